@@ -1,0 +1,80 @@
+/** The loaded, interpolated, validated pipeline: what every later step of the engine reads. */
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Resources {
+  cpu: number;
+  gpu: number;
+  /** bytes */
+  mem: number;
+}
+
+/** A model snapshot from a Hugging Face hub endpoint, stored in the huggingface_hub cache layout. */
+export interface HfFetch {
+  hf: string;
+  /** a commit sha, or a branch/tag that is resolved when fetched */
+  revision: string;
+  include?: string[];
+  repoType?: 'model' | 'dataset';
+}
+
+/** One file from a URL, checked against its sha256, stored at `to` (relative to a cache root). */
+export interface UrlFetch {
+  url: string;
+  sha256: string;
+  /** path under the project (already resolved from e.g. ${torch_home}/hub/checkpoints/x.th) */
+  to: string;
+}
+
+export type FetchSpec = HfFetch | UrlFetch;
+
+export interface Stage {
+  name: string;
+  desc?: string;
+  /** string: run by /bin/sh with interpolated values shell-quoted; list: argv, no shell */
+  cmd?: string | string[];
+  fetch?: FetchSpec;
+  /** project-relative POSIX paths, folders or globs */
+  deps: string[];
+  /** project-relative POSIX paths of files or folders */
+  outs: string[];
+  /** param name -> value as it enters the key */
+  params: Record<string, unknown>;
+  /** names of stages that must be up to date first */
+  needs: string[];
+  env: Record<string, string>;
+  resources: Resources;
+  /** false: run without network access (unshare -n) */
+  network?: boolean;
+  /** project-relative folder the command runs in (default: project root) */
+  cwd?: string;
+  /** the foreach item key this stage was expanded for, if any */
+  job?: string;
+  /** the template name for stages expanded from a foreach */
+  template?: string;
+  loc: SourceLocation;
+}
+
+export interface CacheRoots {
+  /** absolute paths */
+  hfHome: string;
+  torchHome: string;
+  mlxHome: string;
+}
+
+export interface Pipeline {
+  /** absolute project root (folder of the pipeline file) */
+  root: string;
+  /** absolute path of the pipeline file */
+  file: string;
+  vars: Record<string, unknown>;
+  env: Record<string, string>;
+  cache: CacheRoots;
+  groups: Record<string, string[]>;
+  /** in declaration order */
+  stages: Stage[];
+}
