@@ -354,3 +354,25 @@ describe('identity, context and pinning', () => {
     expect(text).toContain(`revision: ${sha}`);
   });
 });
+
+describe('config/models.yaml', () => {
+  it('names every model of the seed pipeline with a valid fetch, size, profiles and desc', async () => {
+    const { parse } = await import('yaml');
+    const { fetchSchema } = await import('../src/spec/schema.js');
+    const manifest = parse(await readFile(path.join(import.meta.dirname, '../config/models.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(manifest).sort()).toEqual([
+      'demucs-htdemucs', 'faster-whisper-large-v3', 'indictrans2-en-indic-1b', 'indictrans2-indic-en-1b',
+      'indictrans2-indic-indic-1b', 'nllb-200-3.3b', 'nllb-200-distilled-600m', 'pyannote-segmentation-3.0',
+      'wav2vec2-align-en', 'wav2vec2-align-hi', 'whisper-large-v3-mlx',
+    ]);
+    for (const [key, entry] of Object.entries(manifest)) {
+      expect(fetchSchema.safeParse(entry.fetch).success, key).toBe(true);
+      expect(typeof entry.size, key).toBe('string');
+      expect(Array.isArray(entry.profiles) && entry.profiles.length > 0, key).toBe(true);
+      expect(typeof entry.desc, key).toBe('string');
+      const fetch = entry.fetch as { to?: string };
+      if (fetch.to) expect(fetch.to.startsWith('.cache/torch/hub/checkpoints/'), key).toBe(true);
+    }
+    expect((manifest['pyannote-segmentation-3.0'].fetch as HfFetch).hf).toBe('pyannote/segmentation-3.0');
+  });
+});
