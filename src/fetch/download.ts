@@ -3,6 +3,7 @@
  * hashed while it streams, checked, and only then renamed into place: a partial or wrong file is never
  * found under the final name.
  */
+import type { Hash } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FetchContext } from './context.js';
@@ -53,7 +54,7 @@ async function sizeOf(file: string): Promise<number> {
   }
 }
 
-/** One try: continue from the partial file, stream the rest, verify. */
+/** One try: continue from the partial file, stream the rest while hashing it, verify. */
 async function attempt(ctx: FetchContext, job: DownloadJob, tally: { bytes: number }): Promise<void> {
   const known = job.expected.size;
   let offset = await sizeOf(job.temp);
@@ -61,17 +62,21 @@ async function attempt(ctx: FetchContext, job: DownloadJob, tally: { bytes: numb
     await unlink(job.temp);
     offset = 0;
   }
-  let received = 0;
-  if (known === undefined || offset < known || known === 0) {
-    const res = await request(ctx, job, offset);
-    if (offset > 0 && !rangeHonoured(res, offset)) offset = 0;
-    const total = known ?? totalFromHeaders(res, offset);
-    received = await appendBody(res, job, offset, total, tally);
-    if (total !== undefined && offset + received < total) {
-      throw new ShortBodyError(`connection closed after ${offset + received} of ${total} bytes`);
-    }
+  if (known !== undefined && offset === known && known > 0) {
+    const hasher = newHasher(job.expected);
+    await feedFile(hasher, job.temp);
+    return verify(job, offset, hasher.digest('hex'));
   }
-  await verify(job, offset + received);
+  const res = await request(ctx, job, offset);
+  if (offset > 0 && !rangeHonoured(res, offset)) offset = 0;
+  const hasher = newHasher(job.expected);
+  await feedFile(hasher, job.temp, offset); // the bytes a previous attempt left, read once
+  const total = known ?? totalFromHeaders(res, offset);
+  const received = await appendBody(res, job, offset, total, tally, hasher);
+  if (total !== undefined && offset + received < total) {
+    throw new ShortBodyError(`connection closed after ${offset + received} of ${total} bytes`);
+  }
+  await verify(job, offset + received, hasher.digest('hex'));
 }
 
 async function request(ctx: FetchContext, job: DownloadJob, offset: number): Promise<Response> {
@@ -105,7 +110,7 @@ function rangeHonoured(res: Response, offset: number): boolean {
 }
 
 async function appendBody(
-  res: Response, job: DownloadJob, offset: number, total: number | undefined, tally: { bytes: number },
+  res: Response, job: DownloadJob, offset: number, total: number | undefined, tally: { bytes: number }, hasher: Hash,
 ): Promise<number> {
   const file = await open(job.temp, offset > 0 ? 'a' : 'w');
   let received = 0;
@@ -113,6 +118,7 @@ async function appendBody(
     if (!res.body) return 0;
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       await file.write(chunk);
+      hasher.update(chunk);
       received += chunk.byteLength;
       tally.bytes += chunk.byteLength;
       job.onBytes?.(offset + received, total ?? 0);
@@ -123,11 +129,8 @@ async function appendBody(
   return received;
 }
 
-async function verify(job: DownloadJob, size: number): Promise<void> {
+async function verify(job: DownloadJob, size: number, actual: string): Promise<void> {
   const { expected } = job;
-  const hasher = newHasher(expected);
-  await feedFile(hasher, job.temp);
-  const actual = hasher.digest('hex');
   if ((expected.size === undefined || size === expected.size) && actual === expected.hex) return;
   await unlink(job.temp).catch(() => undefined);
   const what = expected.kind === 'sha256' ? 'SHA-256' : 'git blob SHA-1';

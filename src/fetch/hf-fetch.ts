@@ -14,6 +14,7 @@ import { throwIfAborted } from './http.js';
 import { fetchIdentity, snapshotDigest } from './identity.js';
 import { runPool } from './pool.js';
 import { type FileStamp, type HfRecord, readRecord, stampOf, writeRecord } from './record.js';
+import { progressReporter } from './progress.js';
 import type { CheckResult, RunResult } from './types.js';
 import { formatBytes } from './units.js';
 
@@ -112,7 +113,7 @@ async function fetchFile(
       dest: blob,
       expected,
       label,
-      onBytes: (bytes, total) => ctx.onProgress?.({ file: label, bytes, total, done: false }),
+      onBytes: progressReporter(ctx, label),
     });
   }
   const now = await stampOf(blob);

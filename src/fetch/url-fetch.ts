@@ -8,6 +8,7 @@ import { fileMatches } from './hashing.js';
 import { safeUrl } from './http.js';
 import { fetchIdentity } from './identity.js';
 import { readRecord, stampOf, writeRecord } from './record.js';
+import { progressReporter } from './progress.js';
 import type { CheckResult, RunResult } from './types.js';
 import { formatBytes } from './units.js';
 
@@ -54,7 +55,7 @@ export async function runUrl(spec: UrlFetch, ctx: FetchContext): Promise<RunResu
       dest,
       expected,
       label: rel,
-      onBytes: (bytes, total) => ctx.onProgress?.({ file: rel, bytes, total, done: false }),
+      onBytes: progressReporter(ctx, rel),
     });
   }
   const stamp = (await stampOf(dest))!;
