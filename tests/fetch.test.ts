@@ -111,6 +111,17 @@ describe('Hugging Face snapshot', () => {
     expect((await readFile(path.join(repoDir(), 'blobs', lfs.sha256))).equals(lfs.content)).toBe(true);
   });
 
+  it('without sizes and etags in the file list, HEAD gives them and the bytes are still verified', async () => {
+    await hub.close();
+    hub = await startHubServer({ repos: [{ id: REPO, files: FILES }], bareListing: true });
+    const result = await runFetch(spec(), context());
+    expect(result.files).toBe(4);
+    expect(hub.stats.requests.filter((r) => r.method === 'HEAD')).toHaveLength(4);
+    hub.setFault({ kind: 'wrong-bytes', path: 'config.json' });
+    await rm(path.join(repoDir(), 'blobs', hub.files(REPO)[0].gitSha1));
+    await expect(runFetch(spec(), context())).rejects.toThrow(/config\.json: the downloaded bytes are wrong \(300 bytes, git blob SHA-1/);
+  });
+
   it('include globs select files', async () => {
     const result = await runFetch(spec({ include: ['*.json', 'sub/**'] }), context());
     expect(result.files).toBe(2);
