@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// @ts-check
+// Benchmarks pipe against ninja, make and snakemake on generated layered `cat` graphs.
+//
+// Usage: node bench/run.js [--sizes 1000,5000,10000] [--peers ninja,make,make-r,snakemake]
+//          [--no-pipe] [--no-full] [--noop-runs 5] [--snakemake-max 1000] [--layers 10]
+//          [--keep] [--no-write]
+//
+// Per size and tool: a fresh copy of the generated folder, a timed full build at -j2, then
+// the median of --noop-runs no-op builds. Outputs are compared byte for byte with ninja's,
+// and a no-op that rewrote any output is flagged. The tables go to stdout and, unless
+// --no-write, to bench/RESULTS.md with the command and the date.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generate, DEFAULT_LAYERS } from './generate.js';
+import { tools, REPO, PIPE_ENGINE } from './peers.js';
+import { outputsDigest, outputMtimes, sameMtimes } from './outputs.js';
+import { printTables, writeResults } from './results.js';
+
+const WORK = join(REPO, 'bench', 'work');
+
+/**
+ * @typedef {import('./peers.js').Tool} Tool
+ * @typedef {import('./peers.js').Invocation} Invocation
+ * @typedef {import('./results.js').Measurement} Measurement
+ */
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '1000,5000,10000' },
+      peers: { type: 'string', default: 'ninja,make,make-r,snakemake' },
+      'no-pipe': { type: 'boolean', default: false },
+      'no-full': { type: 'boolean', default: false },
+      'noop-runs': { type: 'string', default: '5' },
+      'snakemake-max': { type: 'string', default: '1000' },
+      layers: { type: 'string', default: String(DEFAULT_LAYERS) },
+      keep: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  return {
+    sizes: values.sizes.split(',').map(Number),
+    peers: values.peers.split(',').filter(Boolean),
+    withPipe: !values['no-pipe'],
+    timeFull: !values['no-full'],
+    noopRuns: Number(values['noop-runs']),
+    snakemakeMax: Number(values['snakemake-max']),
+    layers: Number(values.layers),
+    keep: values.keep,
+    write: !values['no-write'],
+  };
+}
+
+/**
+ * Runs one build; returns seconds, or throws with the tail of its stderr.
+ * @param {Invocation} invocation
+ * @param {string} cwd
+ */
+function timed(invocation, cwd) {
+  const start = performance.now();
+  const result = spawnSync(invocation.command, invocation.args, {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, CI: '1' },
+  });
+  const seconds = (performance.now() - start) / 1000;
+  if (result.status !== 0) {
+    const tail = String(result.stderr ?? result.error ?? '').trim().split('\n').slice(-8).join('\n');
+    throw new Error(`exit ${result.status ?? result.signal}: ${tail}`);
+  }
+  return seconds;
+}
+
+/** @param {number[]} values */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * @param {Tool} tool
+ * @param {number} size
+ * @param {string} generated
+ * @param {ReturnType<typeof options>} opts
+ * @returns {Measurement}
+ */
+function measure(tool, size, generated, opts) {
+  const dir = join(WORK, `${size}-${tool.name}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(generated, dir, { recursive: true });
+  /** @type {Measurement} */
+  const m = { size, tool: tool.name, full: null, noop: null, noopRuns: [], digest: null, noopRewrote: false, error: null };
+  try {
+    const fullSeconds = timed(tool.full, dir);
+    if (opts.timeFull) m.full = fullSeconds;
+    m.digest = outputsDigest(join(dir, 'out'));
+    const before = outputMtimes(join(dir, 'out'));
+    for (let i = 0; i < opts.noopRuns; i++) m.noopRuns.push(timed(tool.noop, dir));
+    m.noop = median(m.noopRuns);
+    m.noopRewrote = !sameMtimes(before, outputMtimes(join(dir, 'out')));
+  } catch (error) {
+    m.error = error instanceof Error ? error.message : String(error);
+  }
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  return m;
+}
+
+/** @param {Measurement} m */
+function progressLine(m) {
+  if (m.error) return `  ${m.tool}: FAILED ${m.error}`;
+  const full = m.full === null ? '' : `full ${m.full.toFixed(3)} s, `;
+  const runs = m.noopRuns.map((s) => s.toFixed(3)).join(' ');
+  return `  ${m.tool}: ${full}no-op median ${m.noop?.toFixed(3)} s (${runs})${m.noopRewrote ? ' REWROTE OUTPUTS' : ''}`;
+}
+
+/** @param {ReturnType<typeof options>} opts */
+function selectedTools(opts) {
+  const all = tools({ snakemakeMax: opts.snakemakeMax });
+  const names = opts.withPipe ? ['pipe', ...opts.peers] : opts.peers;
+  /** @type {Tool[]} */
+  const chosen = [];
+  for (const name of names) {
+    const tool = all[name];
+    if (!tool) throw new Error(`unknown tool ${name} (known: ${Object.keys(all).join(', ')})`);
+    if (tool.available()) chosen.push(tool);
+    else console.error(name === 'pipe' ? `skipping pipe: ${PIPE_ENGINE} not built (npm run build)` : `skipping ${name}: not installed`);
+  }
+  return chosen;
+}
+
+function main() {
+  const opts = options();
+  const started = new Date();
+  const loadBefore = loadavg()[0];
+  const chosen = selectedTools(opts);
+  mkdirSync(WORK, { recursive: true });
+  /** @type {Measurement[]} */
+  const measurements = [];
+  for (const size of opts.sizes) {
+    const generated = join(WORK, `gen-${size}`);
+    rmSync(generated, { recursive: true, force: true });
+    const graph = generate(size, generated, { layers: opts.layers });
+    console.log(`${size} stages (${graph.layers} layers of width ${graph.width}):`);
+    for (const tool of chosen) {
+      if (size > tool.maxStages) {
+        console.log(`  ${tool.name}: skipped above ${tool.maxStages} stages`);
+        continue;
+      }
+      const m = measure(tool, size, generated, opts);
+      console.log(progressLine(m));
+      measurements.push(m);
+    }
+    if (!opts.keep) rmSync(generated, { recursive: true, force: true });
+  }
+  const command = ['node', 'bench/run.js', ...process.argv.slice(2)].join(' ');
+  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers };
+  const markdown = printTables(measurements, context);
+  console.log('\n' + markdown);
+  if (opts.write) writeResults(markdown, context);
+  const failed = measurements.some((m) => m.error || m.noopRewrote);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main();
