@@ -1,0 +1,152 @@
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { loadCacheFile, saveCacheFile, type CachedFile } from './cache-file.js';
+import { CHUNK_BYTES, DIGEST_NAME, digestBytes, digestFile } from './digest.js';
+import { isExecutable, isRacy, statKey, wallClockNs } from './stat-key.js';
+import { compareEntries, treeDigest } from './tree-digest.js';
+import type { PathHash, TreeEntry } from './types.js';
+import { walkFiles, type WalkedFile } from './walk.js';
+
+export interface StatCacheOptions {
+  /** How close to "now" a file's mtime/ctime may be before its hash is not trusted (default 1000 ms). */
+  racyWindowMs?: number;
+}
+
+/** Stat-only work is done synchronously; give the event loop a turn this often so a spinner moves. */
+const YIELD_EVERY_MS = 8;
+/** Stat changes seen while a file is read: retry this often, then return the hash without caching it. */
+const MAX_READ_ATTEMPTS = 3;
+
+export class StatCache {
+  /** What this process actually read, for logs and tests. */
+  readonly counters = { filesRead: 0, bytesRead: 0 };
+  private entries: Map<string, CachedFile> | undefined;
+  private dirty = false;
+  private readonly racyWindowNs: bigint;
+
+  constructor(
+    private readonly file: string,
+    options: StatCacheOptions = {},
+  ) {
+    this.racyWindowNs = BigInt(Math.round((options.racyWindowMs ?? 1000) * 1e6));
+  }
+
+  /** Content hash of a file or folder; re-reads only files whose stat changed since they were last hashed. */
+  async hash(absPath: string): Promise<PathHash> {
+    const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+    if (!st) return this.forgetMissing(absPath);
+    if (st.isFile()) {
+      const { hash } = await this.hashFile(absPath, st);
+      return { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) };
+    }
+    if (st.isDirectory()) return this.hashDir(absPath, st);
+    throw new Error(`${absPath} is neither a file nor a folder`);
+  }
+
+  /** The cached result if every stat still matches and is not racy, else undefined. Reads no content. */
+  peek(absPath: string): PathHash | undefined {
+    const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+    if (!st) return { kind: 'missing', hash: '', size: 0 };
+    if (st.isFile()) {
+      const hash = this.cachedHash(absPath, st);
+      return hash === undefined ? undefined : { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) };
+    }
+    if (!st.isDirectory()) return undefined;
+    const entries: TreeEntry[] = [];
+    for (const f of walkFiles(absPath, st)) {
+      const hash = this.cachedHash(f.abs, f.st);
+      if (hash === undefined) return undefined;
+      entries.push(toEntry(f, hash));
+    }
+    return dirResult(entries);
+  }
+
+  /** Persist atomically if anything changed; a concurrent writer may win, but the file is never torn. */
+  save(): void {
+    if (!this.dirty || !this.entries) return;
+    saveCacheFile(this.file, DIGEST_NAME, this.entries);
+    this.dirty = false;
+  }
+
+  private map(): Map<string, CachedFile> {
+    this.entries ??= loadCacheFile(this.file, DIGEST_NAME);
+    return this.entries;
+  }
+
+  private cachedHash(absPath: string, st: BigIntStats): string | undefined {
+    const entry = this.map().get(absPath);
+    return entry && entry.key === statKey(st) ? entry.hash : undefined;
+  }
+
+  private forgetMissing(absPath: string): PathHash {
+    if (this.map().delete(absPath)) this.dirty = true;
+    return { kind: 'missing', hash: '', size: 0 };
+  }
+
+  private async hashDir(absPath: string, st: BigIntStats): Promise<PathHash> {
+    const entries: TreeEntry[] = [];
+    let sliceStart = performance.now();
+    for (const f of walkFiles(absPath, st)) {
+      const { hash, st: hashedStat } = await this.hashFile(f.abs, f.st);
+      entries.push(toEntry({ ...f, st: hashedStat }, hash));
+      if (performance.now() - sliceStart > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+    return dirResult(entries);
+  }
+
+  private async hashFile(absPath: string, st: BigIntStats): Promise<{ hash: string; st: BigIntStats }> {
+    const cached = this.cachedHash(absPath, st);
+    if (cached !== undefined) return { hash: cached, st };
+    let before = st;
+    for (let attempt = 1; ; attempt++) {
+      const startedNs = wallClockNs();
+      const hash = await this.readAndDigest(absPath, before);
+      const after = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+      if (after && statKey(after) === statKey(before)) {
+        this.remember(absPath, after, hash, startedNs);
+        return { hash, st: after };
+      }
+      if (!after || attempt >= MAX_READ_ATTEMPTS) return { hash, st: after ?? before }; // still changing: do not cache
+      before = after;
+    }
+  }
+
+  private async readAndDigest(absPath: string, st: BigIntStats): Promise<string> {
+    this.counters.filesRead++;
+    if (st.size <= BigInt(CHUNK_BYTES)) {
+      const data = readFileSync(absPath); // one short blocking read beats a thread-pool round trip for small files
+      this.counters.bytesRead += data.length;
+      return digestBytes(data);
+    }
+    const { hash, size } = await digestFile(absPath);
+    this.counters.bytesRead += size;
+    return hash;
+  }
+
+  private remember(absPath: string, st: BigIntStats, hash: string, startedNs: bigint): void {
+    const map = this.map();
+    if (isRacy(st, startedNs, this.racyWindowNs)) {
+      if (map.delete(absPath)) this.dirty = true;
+      return;
+    }
+    const key = statKey(st);
+    const old = map.get(absPath);
+    if (old && old.key === key && old.hash === hash) return;
+    map.set(absPath, { key, hash });
+    this.dirty = true;
+  }
+}
+
+function toEntry(f: WalkedFile, hash: string): TreeEntry {
+  return { path: f.rel, hash, size: Number(f.st.size), exec: isExecutable(f.st) };
+}
+
+function dirResult(entries: TreeEntry[]): PathHash {
+  entries.sort(compareEntries);
+  let size = 0;
+  for (const e of entries) size += e.size;
+  return { kind: 'dir', hash: treeDigest(entries), size, entries };
+}
