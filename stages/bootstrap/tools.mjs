@@ -18,7 +18,7 @@ const EN_US_MODEL = '/usr/share/pocketsphinx/model/en-us/en-us';
 
 /** @param {string} command */
 function onPath(command) {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+  return spawnSync('/bin/sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
 }
 
 /** @param {string} pair */
