@@ -175,6 +175,7 @@ export const PAGE_SCRIPT = String.raw`
       labelRenderedSizeThreshold: 4,
       zIndex: true,
       hideEdgesOnMove: data.nodes.length > 2000,
+      hideLabelsOnMove: data.nodes.length > 2000,
       minCameraRatio: 0.005,
       maxCameraRatio: 4,
       nodeReducer: function (node, attrs) {
