@@ -56,6 +56,10 @@ export interface Stage {
   job?: string;
   /** the template name for stages expanded from a foreach */
   template?: string;
+  /** the var a foreach stage was expanded over */
+  foreach?: string;
+  /** project-relative path of the stage log (default .pipe/logs/NAME.log) */
+  log?: string;
   loc: SourceLocation;
 }
 

@@ -1,0 +1,40 @@
+/** The environment manager: every stage gets the same cache variables, whatever starts it. */
+import path from 'node:path';
+import type { Pipeline, Stage } from '../spec/types.js';
+
+/** Variables that never reach a stage's printed environment (they may hold secrets). */
+const SECRET_NAMES = /TOKEN|SECRET|PASSWORD|API_KEY/i;
+
+export function cacheVariables(pipeline: Pipeline): Record<string, string> {
+  const { hfHome, torchHome, mlxHome } = pipeline.cache;
+  return {
+    HF_HOME: hfHome,
+    HF_HUB_CACHE: path.join(hfHome, 'hub'),
+    TRANSFORMERS_CACHE: hfHome,
+    TORCH_HOME: torchHome,
+    MLX_CACHE_DIR: mlxHome,
+  };
+}
+
+/** What pipe sets for the stage, on top of the inherited environment. */
+export function stageVariables(pipeline: Pipeline, stage: Stage, fetchStages: ReadonlySet<string>): Record<string, string> {
+  const vars: Record<string, string> = {
+    ...pipeline.env,
+    ...stage.env,
+    ...cacheVariables(pipeline),
+    PIPE_STAGE: stage.name,
+    PIPE_ROOT: pipeline.root,
+  };
+  if (stage.job) vars.PIPE_JOB = stage.job;
+  if (stage.needs.some((n) => fetchStages.has(n))) vars.HF_HUB_OFFLINE = '1';
+  return vars;
+}
+
+/** The full environment of the stage process. */
+export function stageEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: ReadonlySet<string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...stageVariables(pipeline, stage, fetchStages) };
+}
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAMES.test(name);
+}

@@ -1,0 +1,55 @@
+/** Capacity of the machine (cpu slots = -j, gpus, memory) handed out so no declared resource is oversubscribed. */
+import type { Resources } from '../spec/types.js';
+
+interface Waiter {
+  need: Resources;
+  grant: () => void;
+}
+
+export class ResourcePool {
+  private free: Resources;
+  private readonly queue: Waiter[] = [];
+
+  constructor(readonly capacity: Resources) {
+    this.free = { ...capacity };
+  }
+
+  /** A request larger than the whole machine is clamped to it (the stage then runs alone). */
+  clamp(need: Resources): Resources {
+    return {
+      cpu: Math.max(1, Math.min(need.cpu, this.capacity.cpu)),
+      gpu: Math.min(need.gpu, this.capacity.gpu),
+      mem: Math.min(need.mem, this.capacity.mem),
+    };
+  }
+
+  async acquire(request: Resources): Promise<() => void> {
+    const need = this.clamp(request);
+    if (this.queue.length === 0 && this.fits(need)) this.take(need);
+    else await new Promise<void>((grant) => this.queue.push({ need, grant }));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.free = { cpu: this.free.cpu + need.cpu, gpu: this.free.gpu + need.gpu, mem: this.free.mem + need.mem };
+      this.grantWaiting();
+    };
+  }
+
+  /** First come, first served: the head of the queue waits for room, so big stages are not starved. */
+  private grantWaiting(): void {
+    while (this.queue.length && this.fits(this.queue[0]!.need)) {
+      const waiter = this.queue.shift()!;
+      this.take(waiter.need);
+      waiter.grant();
+    }
+  }
+
+  private fits(need: Resources): boolean {
+    return need.cpu <= this.free.cpu && need.gpu <= this.free.gpu && need.mem <= this.free.mem;
+  }
+
+  private take(need: Resources): void {
+    this.free = { cpu: this.free.cpu - need.cpu, gpu: this.free.gpu - need.gpu, mem: this.free.mem - need.mem };
+  }
+}

@@ -1,0 +1,35 @@
+/** What the planner and the executor share: the project, its records, the stat cache and the object store. */
+import path from 'node:path';
+import { StatCache } from '../hash/index.js';
+import type { Project } from '../project.js';
+import type { Stage } from '../spec/types.js';
+import { ObjectStore } from '../state/objects.js';
+import { RecordStore } from '../state/records.js';
+
+export interface EngineContext {
+  project: Project;
+  records: RecordStore;
+  stats: StatCache;
+  objects: ObjectStore;
+  /** names of the fetch stages, for HF_HUB_OFFLINE */
+  fetchStages: ReadonlySet<string>;
+}
+
+export function openEngine(project: Project): EngineContext {
+  const dir = project.stateDir;
+  return {
+    project,
+    records: new RecordStore(path.join(dir, 'state.log')).load(),
+    stats: new StatCache(path.join(dir, 'stat-cache')),
+    objects: new ObjectStore(path.join(dir, 'cache')),
+    fetchStages: new Set(project.pipeline.stages.filter((s) => s.fetch).map((s) => s.name)),
+  };
+}
+
+export function absolute(ctx: EngineContext, rel: string): string {
+  return path.join(ctx.project.root, rel);
+}
+
+export function logFileOf(ctx: EngineContext, stage: Stage): string {
+  return stage.log ? absolute(ctx, stage.log) : path.join(ctx.project.stateDir, 'logs', `${stage.name}.log`);
+}

@@ -1,0 +1,56 @@
+/**
+ * The rebuilder: compares a stage's recorded trace (key and output hashes) with now and decides whether it
+ * is fresh, can be restored from the run-cache, or must run, keeping the reasons. It knows nothing of
+ * scheduling.
+ */
+import type { Stage } from '../spec/types.js';
+import type { OutputRecord, RunCacheEntry, StageRecord } from '../state/records.js';
+import { absolute, type EngineContext } from './context.js';
+import { explainChanges } from './reasons.js';
+import type { StageInputs } from './inputs.js';
+
+export type StageState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
+
+export type Decision =
+  | { action: 'skip'; state: 'fresh'; reasons: string[]; outputHash: string }
+  | { action: 'restore'; state: Exclude<StageState, 'fresh'>; reasons: string[]; from: RunCacheEntry }
+  | { action: 'run'; state: Exclude<StageState, 'fresh'>; reasons: string[] };
+
+export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInputs, force: boolean): Promise<Decision> {
+  const record = ctx.records.stage(stage.name);
+  if (force) return { action: 'run', state: record ? 'stale' : 'never-run', reasons: ['forced (--force)'] };
+  if (!record) return restoreOrRun(ctx, inputs, 'never-run', ['never run']);
+  if (record.key !== inputs.key) return restoreOrRun(ctx, inputs, 'stale', explainChanges(record.parts, inputs.parts));
+  const changed = await changedOutputs(ctx, record.outs);
+  if (changed.length === 0) return { action: 'skip', state: 'fresh', reasons: ['up to date'], outputHash: record.outputHash };
+  const state = changed.every((c) => c.missing) ? 'missing-outputs' : 'stale';
+  return restoreOrRun(ctx, inputs, state, changed.map((c) => c.reason));
+}
+
+function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Decision {
+  const earlier = ctx.records.run(inputs.key);
+  if (earlier && earlier.outs.every((o) => ctx.objects.has(o))) {
+    return { action: 'restore', state, reasons: [...reasons, 'outputs for these inputs are in the cache'], from: earlier };
+  }
+  return { action: 'run', state, reasons };
+}
+
+interface ChangedOutput {
+  reason: string;
+  missing: boolean;
+}
+
+async function changedOutputs(ctx: EngineContext, outs: OutputRecord[]): Promise<ChangedOutput[]> {
+  const changed: ChangedOutput[] = [];
+  for (const out of outs) {
+    const abs = absolute(ctx, out.path);
+    const now = ctx.stats.peek(abs) ?? (await ctx.stats.hash(abs));
+    if (now.kind === 'missing' && out.kind !== 'missing') changed.push({ reason: `output ${out.path} is missing`, missing: true });
+    else if (now.hash !== out.hash || now.kind !== out.kind) changed.push({ reason: `output ${out.path} was modified`, missing: false });
+  }
+  return changed;
+}
+
+export function recordOf(stage: Stage, inputs: StageInputs, outs: OutputRecord[], outputHash: string, ms: number): StageRecord {
+  return { name: stage.name, key: inputs.key, parts: inputs.parts, outs, outputHash, at: new Date().toISOString(), ms };
+}

@@ -1,0 +1,64 @@
+/** The key of a stage: every input that, when it changes, must make the stage run again. */
+import { globSync } from 'tinyglobby';
+import { digestBytes } from '../hash/index.js';
+import { isGlob } from '../spec/paths.js';
+import type { Stage } from '../spec/types.js';
+import type { KeyParts } from '../state/records.js';
+import { stableStringify } from '../util/stable-json.js';
+import { absolute, type EngineContext } from './context.js';
+
+export interface StageInputs {
+  key: string;
+  parts: KeyParts;
+  /** deps that do not exist (and so cannot be hashed) */
+  missing: string[];
+}
+
+export const MISSING = 'missing';
+const NO_MATCH = 'no-match';
+
+export async function stageInputs(
+  ctx: EngineContext,
+  stage: Stage,
+  upstreamOutputs: Record<string, string>,
+  fetchIdentity?: string,
+): Promise<StageInputs> {
+  const missing: string[] = [];
+  const deps: Record<string, string> = {};
+  for (const dep of stage.deps) {
+    const files = expandDep(ctx, dep);
+    if (files.length === 0) deps[dep] = NO_MATCH;
+    for (const file of files) {
+      const hash = await contentHash(ctx, file);
+      deps[file] = hash;
+      if (hash === MISSING) missing.push(file);
+    }
+  }
+  const parts: KeyParts = {
+    cmd: stage.cmd === undefined ? undefined : JSON.stringify(stage.cmd),
+    fetch: fetchIdentity,
+    params: stage.params,
+    env: stage.env,
+    deps,
+    upstream: upstreamOutputs,
+  };
+  return { key: digestBytes(stableStringify(parts)), parts, missing };
+}
+
+function expandDep(ctx: EngineContext, dep: string): string[] {
+  if (!isGlob(dep)) return [dep];
+  const matches = globSync(dep, { cwd: ctx.project.root, onlyFiles: true, dot: false, ignore: ['.pipe/**'] });
+  return matches.sort();
+}
+
+/** Content hash of a project path through the stat cache; 'missing' when it does not exist. */
+export async function contentHash(ctx: EngineContext, rel: string): Promise<string> {
+  const abs = absolute(ctx, rel);
+  const h = ctx.stats.peek(abs) ?? (await ctx.stats.hash(abs));
+  return h.kind === 'missing' ? MISSING : h.hash;
+}
+
+/** What downstream keys see of a stage's outputs: equal outputs give an equal digest (early cutoff). */
+export function outputDigest(outs: { path: string; kind: string; hash: string }[]): string {
+  return digestBytes(stableStringify(outs.map((o) => [o.path, o.kind, o.hash])));
+}

@@ -1,0 +1,48 @@
+/** Human reasons for a changed key: which command, param, env var, dep or upstream stage differs. */
+import type { KeyParts } from '../state/records.js';
+import { stableStringify } from '../util/stable-json.js';
+
+const MAX_LISTED = 10;
+
+export function explainChanges(before: KeyParts, now: KeyParts): string[] {
+  const reasons: string[] = [];
+  if (before.cmd !== now.cmd) reasons.push('command changed');
+  if (before.fetch !== now.fetch) reasons.push(`fetch source changed: ${before.fetch ?? '(none)'} -> ${now.fetch ?? '(none)'}`);
+  diffMaps(before.params, now.params, (k, a, b) => reasons.push(`param ${k} changed: ${show(a)} -> ${show(b)}`));
+  diffMaps(before.env, now.env, (k, a, b) => reasons.push(`env ${k} changed: ${show(a)} -> ${show(b)}`));
+  const deps: string[] = [];
+  diffMaps(before.deps, now.deps, (k, a, b) => deps.push(depChange(k, a, b)));
+  reasons.push(...limit(deps, 'deps'));
+  const upstream: string[] = [];
+  diffMaps(before.upstream, now.upstream, (k, a, b) =>
+    upstream.push(a === undefined ? `new upstream stage ${k}` : b === undefined ? `upstream stage ${k} removed` : `upstream stage ${k} produced new outputs`));
+  reasons.push(...limit(upstream, 'upstream stages'));
+  return reasons.length ? reasons : ['the key changed (pipe version or format)'];
+}
+
+function depChange(path: string, before: unknown, now: unknown): string {
+  if (before === undefined) return `new dep ${path}`;
+  if (now === undefined) return `dep ${path} removed`;
+  if (now === 'missing') return `dep ${path} is missing`;
+  return `dep ${path} changed`;
+}
+
+function diffMaps(a: Record<string, unknown>, b: Record<string, unknown>, report: (key: string, before: unknown, now: unknown) => void): void {
+  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+  for (const key of [...keys].sort()) {
+    const x = a?.[key];
+    const y = b?.[key];
+    if (stableStringify(x) !== stableStringify(y)) report(key, x, y);
+  }
+}
+
+function limit(items: string[], what: string): string[] {
+  if (items.length <= MAX_LISTED) return items;
+  return [...items.slice(0, MAX_LISTED), `... and ${items.length - MAX_LISTED} more ${what}`];
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(unset)';
+  const text = typeof value === 'string' ? `'${value}'` : stableStringify(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}

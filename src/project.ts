@@ -1,0 +1,139 @@
+/**
+ * Opens a project: finds the pipeline file, loads it (spec) and builds its graph, or reuses the compiled
+ * result of an earlier identical load from `.pipe/compiled/`, so an up-to-date run never parses YAML.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { StageGraph } from './graph/build.js';
+import type { Selectable } from './graph/select.js';
+import type { LoadResult } from './spec/load.js';
+import type { Pipeline, Stage } from './spec/types.js';
+import { writeFileAtomic } from './state/atomic.js';
+import { UserError } from './util/errors.js';
+
+export const STATE_DIR = '.pipe';
+const COMPILED_FORMAT = 3;
+const KEEP_COMPILED = 8;
+
+export interface Project {
+  root: string;
+  file: string;
+  stateDir: string;
+  pipeline: Pipeline;
+  graph: StageGraph;
+  stages: Map<string, Stage>;
+  selectable: Selectable;
+  args: LoadResult['args'];
+}
+
+interface Compiled {
+  format: number;
+  imports: Record<string, string>;
+  pipeline: Pipeline;
+  graph: StageGraph;
+  args: LoadResult['args'];
+}
+
+export function findPipelineFile(explicit: string | undefined, cwd = process.cwd()): string {
+  if (explicit) {
+    const file = path.resolve(cwd, explicit);
+    if (!existsSync(file)) throw new UserError(`${explicit}: file not found`);
+    return file;
+  }
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'pipeline.yaml');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new UserError(`no pipeline.yaml in ${cwd} or any folder above it (use -f FILE)`);
+}
+
+export async function openProject(file: string, sets: Record<string, unknown>, opts: { useCompiled?: boolean } = {}): Promise<Project> {
+  const root = path.dirname(file);
+  const stateDir = path.join(root, STATE_DIR);
+  const text = readFileSync(file);
+  const cacheFile = path.join(stateDir, 'compiled', `${compiledKey(text, sets)}.json`);
+  const compiled = (opts.useCompiled ?? true) ? readCompiled(cacheFile, root) : undefined;
+  const result = compiled ?? (await compile(file, sets, cacheFile));
+  return toProject(root, file, stateDir, result);
+}
+
+function compiledKey(text: Buffer, sets: Record<string, unknown>): string {
+  return createHash('sha256').update(text).update('\0').update(JSON.stringify(sets)).update(`\0${COMPILED_FORMAT}`).digest('hex').slice(0, 32);
+}
+
+function readCompiled(cacheFile: string, root: string): Compiled | undefined {
+  let compiled: Compiled;
+  try {
+    compiled = JSON.parse(readFileSync(cacheFile, 'utf8')) as Compiled;
+  } catch {
+    return undefined;
+  }
+  if (compiled.format !== COMPILED_FORMAT || compiled.pipeline.root !== root) return undefined;
+  for (const [rel, hash] of Object.entries(compiled.imports)) {
+    if (fileHash(path.join(root, rel)) !== hash) return undefined;
+  }
+  return compiled;
+}
+
+async function compile(file: string, sets: Record<string, unknown>, cacheFile: string): Promise<Compiled> {
+  const { loadPipeline } = await import('./spec/load.js');
+  const { buildGraph } = await import('./graph/build.js');
+  const loaded = loadPipeline({ file, sets });
+  const graph = buildGraph(loaded.pipeline);
+  const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
+  const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args };
+  if (!loaded.globbed) saveCompiled(cacheFile, compiled);
+  return compiled;
+}
+
+function saveCompiled(cacheFile: string, compiled: Compiled): void {
+  try {
+    const dir = path.dirname(cacheFile);
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(cacheFile, JSON.stringify(compiled));
+    pruneCompiled(dir);
+  } catch {
+    /* a read-only project still runs; it just parses every time */
+  }
+}
+
+function pruneCompiled(dir: string): void {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  if (files.length <= KEEP_COMPILED) return;
+  const byAge = files.map((f) => ({ f, t: fileTime(path.join(dir, f)) })).sort((a, b) => a.t - b.t);
+  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) rmSync(path.join(dir, f), { force: true });
+}
+
+function fileTime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function fileHash(file: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return 'missing';
+  }
+}
+
+function toProject(root: string, file: string, stateDir: string, c: Compiled): Project {
+  const stages = new Map(c.pipeline.stages.map((s) => [s.name, s]));
+  const templates: Record<string, string> = {};
+  for (const s of c.pipeline.stages) if (s.template) templates[s.name] = s.template;
+  return {
+    root,
+    file,
+    stateDir,
+    pipeline: c.pipeline,
+    graph: c.graph,
+    stages,
+    selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream },
+    args: c.args,
+  };
+}

@@ -1,0 +1,44 @@
+/** What a run reports, whatever shows it (listr2 on a terminal, plain lines, NDJSON). */
+
+export type StageStatus = 'ran' | 'skipped' | 'restored' | 'failed';
+
+export interface StageEvent {
+  type: 'stage';
+  stage: string;
+  status: StageStatus;
+  ms: number;
+  reason: string;
+  /** the stage log, for failures */
+  log?: string;
+  /** the last lines of the log, for failures */
+  tail?: string[];
+}
+
+export interface SummaryEvent {
+  type: 'summary';
+  ran: number;
+  skipped: number;
+  restored: number;
+  failed: number;
+  ms: number;
+  interrupted?: boolean;
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  stage: string;
+  file: string;
+  bytes: number;
+  total: number;
+  done: boolean;
+}
+
+export interface Reporter {
+  plan(stages: string[], dryRun: boolean): void;
+  start(stage: string, reason: string): void;
+  finish(event: StageEvent): void;
+  progress(event: ProgressEvent): void;
+  /** a line about the run itself (waiting for a lock, warnings) */
+  note(text: string): void;
+  summary(event: SummaryEvent): Promise<void>;
+}

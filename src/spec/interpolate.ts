@@ -1,0 +1,87 @@
+/** `${name}` interpolation. In shell command strings every interpolated value is quoted as one word. */
+
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+const WHOLE_REFERENCE = /^\$\{([^}]+)\}$/;
+const PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+const SHELL_SAFE = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
+
+export class InterpolationError extends Error {}
+
+export type Lookup = (path: string) => { found: true; value: unknown } | { found: false; known: string[] };
+
+export function shellQuote(word: string): string {
+  if (word !== '' && SHELL_SAFE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function hasReference(text: string): boolean {
+  return text.includes('${');
+}
+
+/** Replaces every ${ref}; `$${` stands for a literal `${`. */
+export function interpolateString(text: string, lookup: Lookup, opts: { shell?: boolean } = {}): string {
+  if (!text.includes('${')) return text;
+  return text.replace(REFERENCE, (match, ref: string | undefined) => {
+    if (ref === undefined) return '${';
+    const value = resolve(ref, lookup);
+    return opts.shell ? toShellWords(value, ref) : toText(value, ref);
+  });
+}
+
+/** A string that is exactly one reference keeps the referenced value's type (list, map, number). */
+export function interpolateValue(text: string, lookup: Lookup): unknown {
+  const whole = WHOLE_REFERENCE.exec(text);
+  if (whole) return resolve(whole[1]!, lookup);
+  return interpolateString(text, lookup);
+}
+
+/** For list positions (argv, deps, outs): an element that is exactly `${list}` becomes several elements. */
+export function interpolateList(items: readonly string[], lookup: Lookup): string[] {
+  return items.flatMap((item) => {
+    const value = interpolateValue(item, lookup);
+    if (Array.isArray(value)) return value.map((v) => toText(v, item));
+    return [toText(value, item)];
+  });
+}
+
+function resolve(ref: string, lookup: Lookup): unknown {
+  const path = ref.trim();
+  if (!PATH.test(path)) throw new InterpolationError(`'\${${ref}}' is not a valid reference (use \${name} or \${name.key})`);
+  const result = lookup(path);
+  if (result.found) return result.value;
+  const hint = result.known.length ? `; known: ${result.known.slice(0, 12).join(', ')}` : '';
+  throw new InterpolationError(`unknown var '${path}'${hint}`);
+}
+
+function toText(value: unknown, ref: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return value.map(String).join(' ');
+  if (value === null || value === undefined) return '';
+  throw new InterpolationError(`'${ref}' is a map and cannot be placed inside a string`);
+}
+
+function toShellWords(value: unknown, ref: string): string {
+  if (Array.isArray(value)) return value.map((v) => shellQuote(toText(v, ref))).join(' ');
+  return shellQuote(toText(value, ref));
+}
+
+/** Looks a dotted path up in nested maps. */
+export function lookupIn(scopes: Record<string, unknown>[]): Lookup {
+  return (path) => {
+    const [head, ...rest] = path.split('.');
+    for (const scope of scopes) {
+      if (!Object.prototype.hasOwnProperty.call(scope, head!)) continue;
+      let value: unknown = scope[head!];
+      for (const key of rest) {
+        if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) {
+          const known = value && typeof value === 'object' ? Object.keys(value) : [];
+          return { found: false, known };
+        }
+        value = (value as Record<string, unknown>)[key];
+      }
+      return { found: true, value };
+    }
+    return { found: false, known: scopes.flatMap((s) => Object.keys(s)) };
+  };
+}

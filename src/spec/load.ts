@@ -1,0 +1,334 @@
+/** pipeline.yaml → Pipeline: parse with positions, check the schema, interpolate, expand foreach/when. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { parse as parseYaml } from 'yaml';
+import { PipelineError, PipelineErrors } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
+import {
+  InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
+} from './interpolate.js';
+import { foreachItems, hasGlobItems, ItemsError } from './items.js';
+import { isGlob, PathEscapeError, projectPath } from './paths.js';
+import { parseMemory } from './memory.js';
+import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
+import { errorAt, readYamlSource, type YamlPath, type YamlSource } from './source.js';
+import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
+import { validateSchema } from './validate.js';
+
+export interface LoadOptions {
+  /** absolute path of the pipeline file */
+  file: string;
+  /** --set overrides, var name -> value */
+  sets?: Record<string, unknown>;
+  /** how the file is named in messages (default: relative to the current folder) */
+  displayName?: string;
+}
+
+export interface LoadResult {
+  pipeline: Pipeline;
+  /** files the result depends on besides the pipeline file (imports), project-relative */
+  imports: string[];
+  /** true when a foreach expanded a glob: the result depends on which files exist */
+  globbed: boolean;
+  args: NonNullable<RawPipeline['args']>;
+}
+
+const DEFAULT_CACHE = { hf_home: '.cache/huggingface', torch_home: '.cache/torch', mlx_home: '.cache/mlx' };
+
+export function loadPipeline(opts: LoadOptions): LoadResult {
+  const display = opts.displayName ?? (path.relative(process.cwd(), opts.file) || opts.file);
+  const src = readYamlSource(opts.file, display);
+  const raw = validateSchema(src);
+  return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}).load();
+}
+
+class Loader {
+  private readonly errors: PipelineError[] = [];
+  private readonly vars: Record<string, unknown>;
+  private readonly imports: string[] = [];
+  private globbed = false;
+
+  constructor(
+    private readonly src: YamlSource,
+    private readonly raw: RawPipeline,
+    private readonly root: string,
+    sets: Record<string, unknown>,
+  ) {
+    this.vars = this.resolveVars(sets);
+  }
+
+  load(): LoadResult {
+    const lookup = lookupIn([this.vars]);
+    const cache = this.cacheRoots(lookup);
+    const env = this.stringMap(this.raw.env ?? {}, ['env'], lookup);
+    const templates = Object.entries(this.raw.stages);
+    const enabled = templates.filter(([name, stage]) => this.isEnabled(name, stage));
+    const stages = enabled.flatMap(([name, stage]) => this.expand(name, stage));
+    this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
+    this.checkGroups(templates.map(([n]) => n), stages);
+    if (this.errors.length === 1) throw this.errors[0]!;
+    if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
+    const pipeline: Pipeline = {
+      root: this.root,
+      file: path.join(this.root, path.basename(this.src.file)),
+      vars: this.vars,
+      env,
+      cache,
+      groups: this.raw.groups ?? {},
+      stages,
+    };
+    return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [] };
+  }
+
+  // ---- vars ----
+
+  private resolveVars(sets: Record<string, unknown>): Record<string, unknown> {
+    const declared: Record<string, unknown> = { ...(this.raw.vars ?? {}) };
+    for (const [name, file] of Object.entries(this.raw.imports ?? {})) {
+      declared[name] = this.readImport(name, file);
+    }
+    for (const [name, value] of Object.entries(sets)) {
+      if (!(name in declared)) {
+        throw new PipelineError(this.src.file, undefined, undefined,
+          `--set ${name}: no such var${didYouMean(name, Object.keys(declared))}; declared: ${Object.keys(declared).join(', ') || 'none'}`);
+      }
+      declared[name] = value;
+    }
+    const resolved: Record<string, unknown> = {};
+    const resolving = new Set<string>();
+    const resolveOne = (name: string): unknown => {
+      if (name in resolved) return resolved[name];
+      if (resolving.has(name)) throw errorAt(this.src, ['vars', name], `var '${name}' refers to itself through ${[...resolving].join(' -> ')}`);
+      resolving.add(name);
+      const lookup: Lookup = (p) => {
+        const head = p.split('.')[0]!;
+        if (head in declared) resolveOne(head);
+        return lookupIn([resolved])(p);
+      };
+      resolved[name] = this.interpolateDeep(declared[name], lookup, ['vars', name]);
+      resolving.delete(name);
+      return resolved[name];
+    };
+    for (const name of Object.keys(declared)) resolveOne(name);
+    return resolved;
+  }
+
+  private readImport(name: string, file: string): unknown {
+    const rel = this.guardPath(file, ['imports', name]);
+    if (rel === undefined) return {};
+    this.imports.push(rel);
+    try {
+      return parseYaml(readFileSync(path.join(this.root, rel), 'utf8'));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw errorAt(this.src, ['imports', name], `cannot load '${file}': ${code === 'ENOENT' ? 'file not found' : (err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  private interpolateDeep(value: unknown, lookup: Lookup, at: YamlPath): unknown {
+    if (typeof value === 'string') return this.guard(at, () => interpolateValue(value, lookup), value);
+    if (Array.isArray(value)) return value.map((v, i) => this.interpolateDeep(v, lookup, [...at, i]));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.interpolateDeep(v, lookup, [...at, k])]));
+    }
+    return value;
+  }
+
+  private cacheRoots(lookup: Lookup): CacheRoots {
+    const raw = { ...DEFAULT_CACHE, ...(this.raw.cache ?? {}) };
+    const absolute = (key: keyof typeof DEFAULT_CACHE) => {
+      const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup), raw[key]), ['cache', key]);
+      return path.join(this.root, rel ?? DEFAULT_CACHE[key]);
+    };
+    return { hfHome: absolute('hf_home'), torchHome: absolute('torch_home'), mlxHome: absolute('mlx_home') };
+  }
+
+  // ---- stages ----
+
+  private isEnabled(name: string, stage: RawStage): boolean {
+    for (const [varName, accepted] of Object.entries(stage.when ?? {})) {
+      if (!(varName in this.vars)) {
+        this.errors.push(errorAt(this.src, ['stages', name, 'when', varName], `unknown var '${varName}'${didYouMean(varName, Object.keys(this.vars))}`, true));
+        return false;
+      }
+      const values = (Array.isArray(accepted) ? accepted : [accepted]).map(String);
+      if (!values.includes(String(this.vars[varName]))) return false;
+    }
+    return true;
+  }
+
+  private expand(name: string, raw: RawStage): Stage[] {
+    if (!raw.foreach) return this.stage(name, raw, lookupIn([this.vars])).map((s) => s);
+    if (!(raw.foreach in this.vars)) {
+      this.errors.push(errorAt(this.src, ['stages', name, 'foreach'], `unknown var '${raw.foreach}'${didYouMean(raw.foreach, Object.keys(this.vars))}`));
+      return [];
+    }
+    const value = this.vars[raw.foreach];
+    let items;
+    try {
+      items = foreachItems(this.root, value, raw.foreach);
+    } catch (err) {
+      if (!(err instanceof ItemsError)) throw err;
+      this.errors.push(errorAt(this.src, ['stages', name, 'foreach'], err.message));
+      return [];
+    }
+    this.globbed ||= hasGlobItems(value);
+    return items.flatMap(({ item, job }) =>
+      this.stage(`${name}@${job}`, raw, lookupIn([{ item, job }, this.vars]), { job, template: name }));
+  }
+
+  private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string } = {}): Stage[] {
+    const at = ['stages', origin.template ?? name];
+    const pos = errorAt(this.src, at, '', true);
+    if (!raw.cmd === !raw.fetch) {
+      this.errors.push(errorAt(this.src, at, `stage '${name}' needs exactly one of 'cmd' or 'fetch'`, true));
+      return [];
+    }
+    const stage: Stage = {
+      name,
+      desc: raw.desc === undefined ? undefined : this.guard([...at, 'desc'], () => interpolateString(raw.desc!, lookup), raw.desc),
+      cmd: this.command(raw.cmd, lookup, [...at, 'cmd']),
+      fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, [...at, 'fetch']),
+      deps: this.paths(raw.deps ?? [], lookup, [...at, 'deps'], true),
+      outs: this.paths(raw.outs ?? [], lookup, [...at, 'outs'], false),
+      params: this.params(raw.params ?? [], lookup, [...at, 'params']),
+      needs: raw.needs ?? [],
+      env: this.stringMap(raw.env ?? {}, [...at, 'env'], lookup),
+      resources: {
+        cpu: raw.resources?.cpu ?? 1,
+        gpu: raw.resources?.gpu ?? 0,
+        mem: raw.resources?.mem === undefined ? 0 : parseMemory(raw.resources.mem),
+      },
+      network: raw.network,
+      log: raw.log === undefined ? undefined : this.guardPath(this.guard([...at, 'log'], () => interpolateString(raw.log!, lookup), raw.log), [...at, 'log']),
+      job: origin.job,
+      template: origin.template,
+      foreach: raw.foreach,
+      loc: { file: pos.file, line: pos.line ?? 0, col: pos.col ?? 0 },
+    };
+    return [stage];
+  }
+
+  private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {
+    if (cmd === undefined) return undefined;
+    if (typeof cmd === 'string') {
+      const text = this.guard(at, () => interpolateString(cmd, lookup, { shell: true }), cmd);
+      if (!text.trim()) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
+      return text;
+    }
+    const argv = this.guard(at, () => interpolateList(cmd, lookup), cmd);
+    if (!argv[0]) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
+    return argv;
+  }
+
+  private fetchSpec(value: unknown, lookup: Lookup, at: YamlPath): FetchSpec | undefined {
+    const resolved = this.interpolateDeep(value, lookup, at);
+    const result = fetchSchema.safeParse(resolved);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      this.errors.push(errorAt(this.src, at, `fetch: ${issue.path.length ? issue.path.join('.') + ': ' : ''}${issue.message}`));
+      return undefined;
+    }
+    const spec = result.data;
+    if ('to' in spec) {
+      const to = this.guardPath(spec.to, [...at, 'to']);
+      return to === undefined ? undefined : { ...spec, to };
+    }
+    return spec;
+  }
+
+  private paths(items: string[], lookup: Lookup, at: YamlPath, globsAllowed: boolean): string[] {
+    const expanded = this.guard(at, () => interpolateList(items, lookup), items);
+    const result: string[] = [];
+    expanded.forEach((p, i) => {
+      if (!globsAllowed && isGlob(p)) {
+        this.errors.push(errorAt(this.src, [...at, Math.min(i, items.length - 1)], `outs cannot be globs: '${p}'`));
+        return;
+      }
+      if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);
+      const rel = this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
+      if (rel !== undefined) result.push(rel);
+    });
+    return [...new Set(result)];
+  }
+
+  private checkGlob(pattern: string, at: YamlPath): void {
+    try {
+      picomatch.makeRe(pattern, { strictBrackets: true });
+    } catch (err) {
+      this.errors.push(errorAt(this.src, at, `bad glob '${pattern}': ${(err as Error).message}`));
+    }
+  }
+
+  private params(names: string[], lookup: Lookup, at: YamlPath): Record<string, unknown> {
+    const params: Record<string, unknown> = {};
+    names.forEach((name, i) => {
+      const found = lookup(name);
+      if (found.found) params[name] = found.value;
+      else this.errors.push(errorAt(this.src, [...at, i], `unknown var '${name}' in params${didYouMean(name, found.known)}`));
+    });
+    return params;
+  }
+
+  private stringMap(map: Record<string, unknown>, at: YamlPath, lookup: Lookup): Record<string, string> {
+    return Object.fromEntries(Object.entries(map).map(([k, v]) =>
+      [k, typeof v === 'string' ? this.guard([...at, k], () => interpolateString(v, lookup), v) : String(v)]));
+  }
+
+  // ---- references ----
+
+  private resolveNeeds(stages: Stage[], declared: Set<string>): void {
+    const byName = new Map(stages.map((s) => [s.name, s]));
+    const byTemplate = new Map<string, Stage[]>();
+    for (const s of stages) if (s.template) byTemplate.set(s.template, [...(byTemplate.get(s.template) ?? []), s]);
+    for (const stage of stages) {
+      const at = ['stages', stage.template ?? stage.name, 'needs'];
+      stage.needs = [...new Set(stage.needs.flatMap((need, i) => {
+        if (byName.has(need)) return [need];
+        const instances = byTemplate.get(need);
+        if (instances) {
+          const sameJob = instances.filter((s) => s.job === stage.job && s.foreach === stage.foreach);
+          return stage.job && sameJob.length ? sameJob.map((s) => s.name) : instances.map((s) => s.name);
+        }
+        if (declared.has(need)) return [];
+        if (isGlob(need)) return stages.filter((s) => picomatch.isMatch(s.name, need)).map((s) => s.name);
+        this.errors.push(errorAt(this.src, [...at, i], `unknown stage '${need}' in needs${didYouMean(need, declared)}`));
+        return [];
+      }))].filter((n) => n !== stage.name);
+    }
+  }
+
+  private checkGroups(declared: string[], stages: Stage[]): void {
+    const known = new Set([...declared, ...Object.keys(this.raw.groups ?? {}), ...stages.map((s) => s.name)]);
+    for (const [group, members] of Object.entries(this.raw.groups ?? {})) {
+      members.forEach((member, i) => {
+        if (!known.has(member) && !isGlob(member)) {
+          this.errors.push(errorAt(this.src, ['groups', group, i], `unknown stage or group '${member}'${didYouMean(member, known)}`));
+        }
+      });
+    }
+  }
+
+  // ---- error plumbing ----
+
+  private guard<T>(at: YamlPath, fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof InterpolationError)) throw err;
+      this.errors.push(errorAt(this.src, at, err.message));
+      return fallback;
+    }
+  }
+
+  private guardPath(p: string, at: YamlPath): string | undefined {
+    try {
+      return projectPath(this.root, p);
+    } catch (err) {
+      if (!(err instanceof PathEscapeError)) throw err;
+      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project`));
+      return undefined;
+    }
+  }
+}

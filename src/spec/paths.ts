@@ -1,0 +1,25 @@
+/** Project-relative POSIX paths: normalized, and refused when they escape the project root. */
+import path from 'node:path';
+
+const GLOB_CHARS = /[*?[\]{}!]/;
+
+export function isGlob(p: string): boolean {
+  return GLOB_CHARS.test(p);
+}
+
+export class PathEscapeError extends Error {}
+
+/** Normalizes `p` (relative to root, or absolute inside root) to a clean relative POSIX path. */
+export function projectPath(root: string, p: string): string {
+  const absolute = path.resolve(root, p);
+  const relative = path.relative(root, absolute);
+  if (relative === '' ) return '.';
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new PathEscapeError(`'${p}' is outside the project root`);
+  }
+  return relative.split(path.sep).join('/');
+}
+
+export function isInside(parent: string, child: string): boolean {
+  return parent === '.' || child === parent || child.startsWith(parent + '/');
+}

@@ -1,0 +1,81 @@
+/** The zod schema of pipeline.yaml version 1 (before interpolation). The JSON Schema for editors is generated from it. */
+import { z } from 'zod';
+
+export const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const nonEmptyString = z.string().min(1, 'must not be empty');
+const memory = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i, 'a size like 512M, 2G or 2GiB'),
+]);
+
+export const hfFetchSchema = z.strictObject({
+  hf: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'a Hugging Face repository id like org/name'),
+  revision: nonEmptyString.describe('a commit sha (a branch or tag is resolved when fetched)'),
+  include: z.array(nonEmptyString).optional().describe('globs of the files to fetch (default: all)'),
+  repoType: z.enum(['model', 'dataset']).optional(),
+});
+
+export const urlFetchSchema = z.strictObject({
+  url: z.string().regex(/^https?:\/\//, 'an http(s) URL'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits'),
+  to: nonEmptyString.describe('where the file lands, relative to the project root'),
+});
+
+export const fetchSchema = z.union([hfFetchSchema, urlFetchSchema]);
+
+export const stageSchema = z.strictObject({
+  desc: z.string().optional(),
+  cmd: z.union([nonEmptyString, z.array(z.string()).min(1, 'must not be empty')]).optional()
+    .describe('a string run by /bin/sh (interpolated values are shell-quoted) or an argv list'),
+  fetch: z.union([fetchSchema, z.string().regex(/^\$\{[^}]+\}$/, 'a fetch map, or one ${reference} to a map')]).optional(),
+  deps: z.array(nonEmptyString).optional().describe('files, folders or globs whose content enters the key'),
+  outs: z.array(nonEmptyString).optional().describe('files or folders the stage writes'),
+  params: z.array(nonEmptyString).optional().describe('vars whose values enter the key'),
+  needs: z.array(nonEmptyString).optional().describe('stages that must be up to date first'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), scalar).optional(),
+  resources: z.strictObject({
+    cpu: z.number().int().positive().optional(),
+    gpu: z.number().int().nonnegative().optional(),
+    mem: memory.optional(),
+  }).optional(),
+  network: z.boolean().optional().describe('false: run without network access'),
+  foreach: z.string().regex(VAR_NAME, 'a var name').optional().describe('one stage per item of this var (a path, glob or list)'),
+  when: z.record(z.string(), z.union([scalar, z.array(scalar)])).optional().describe('the stage exists only when every var has one of these values'),
+  log: nonEmptyString.optional().describe('where the stage log goes (default .pipe/logs/NAME.log)'),
+});
+
+export const argSchema = z.strictObject({
+  flags: z.array(z.string().regex(/^(-[A-Za-z]|--[A-Za-z][A-Za-z0-9-]*)$/, 'a flag like -m or --media')).min(1),
+  var: z.string().regex(VAR_NAME, 'a var name'),
+  list: z.boolean().optional(),
+  help: z.string().optional(),
+});
+
+export const pipelineSchema = z.strictObject({
+  version: z.literal(1),
+  vars: z.record(z.string().regex(VAR_NAME, 'a var name'), z.unknown()).optional(),
+  imports: z.record(z.string().regex(VAR_NAME, 'a var name'), nonEmptyString).optional()
+    .describe('var name -> YAML or JSON file loaded into that var'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), scalar).optional(),
+  cache: z.strictObject({
+    hf_home: nonEmptyString.optional(),
+    torch_home: nonEmptyString.optional(),
+    mlx_home: nonEmptyString.optional(),
+  }).optional(),
+  args: z.array(argSchema).optional().describe('command-line shorthands for pipe run, mapped to vars'),
+  groups: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), z.array(nonEmptyString)).optional(),
+  stages: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), stageSchema),
+});
+
+export type RawPipeline = z.infer<typeof pipelineSchema>;
+export type RawStage = z.infer<typeof stageSchema>;
+
+export function pipelineJsonSchema(): object {
+  return {
+    ...z.toJSONSchema(pipelineSchema, { target: 'draft-7', unrepresentable: 'any' }),
+    title: 'pipe pipeline.yaml',
+  };
+}

@@ -1,0 +1,146 @@
+/** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
+import { readFileSync, statSync } from 'node:fs';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { PipelineError } from '../util/errors.js';
+
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_ALIAS_COUNT = 1000;
+
+export interface YamlSource {
+  file: string;
+  text: string;
+  doc: Document;
+  lines: LineCounter;
+  /** the plain JS value of the document */
+  value: unknown;
+}
+
+export type YamlPath = readonly (string | number)[];
+
+export function readYamlSource(file: string, displayName = file): YamlSource {
+  const text = readUtf8(file, displayName);
+  return parseYamlSource(text, displayName);
+}
+
+export function parseYamlSource(text: string, file: string): YamlSource {
+  const lines = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  } catch (err) {
+    throw nestingError(file, err);
+  }
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: ${firstLine(first.message)}`);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof RangeError) throw nestingError(file, err);
+    const at = aliasPosition(doc, lines);
+    throw new PipelineError(file, at?.line, at?.col, `invalid YAML: ${firstLine((err as Error).message)}`);
+  }
+  return { file, text, doc, lines, value };
+}
+
+function readUtf8(file: string, displayName: string): string {
+  let bytes: Buffer;
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_FILE_BYTES) throw new PipelineError(displayName, undefined, undefined, `file is ${size} bytes; the limit is ${MAX_FILE_BYTES}`);
+    bytes = readFileSync(file);
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PipelineError(displayName, undefined, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? err}`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const { line, col } = positionOfByte(bytes, at);
+    throw new PipelineError(displayName, line, col, `not valid UTF-8 (byte 0x${bytes[at]?.toString(16)} at offset ${at})`);
+  }
+}
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // binary search the shortest invalid prefix (a prefix cut mid-character is also invalid, so check with stream mode)
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      decoder.decode(bytes.subarray(0, mid + 1), { stream: true });
+      decoder.decode();
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+function positionOfByte(bytes: Buffer, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: offset - lineStart + 1 };
+}
+
+function nestingError(file: string, err: unknown): PipelineError {
+  const detail = err instanceof RangeError ? 'the document is nested too deeply' : `invalid YAML: ${firstLine(String(err))}`;
+  return new PipelineError(file, undefined, undefined, detail);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+function aliasPosition(doc: Document, lines: LineCounter): { line: number; col: number } | undefined {
+  const range = doc.contents?.range;
+  return range ? lines.linePos(range[0]) : undefined;
+}
+
+/** Position of the value at `path` (or of its key when `key` is true), falling back to the nearest parent. */
+export function locate(src: YamlSource, path: YamlPath, key = false): { line: number; col: number } | undefined {
+  let node: unknown = src.doc.contents;
+  let best = rangeOf(node);
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      if (last && key) return posOf(src, rangeOf(pair.key)) ?? posOf(src, best);
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+    } else {
+      break;
+    }
+    best = rangeOf(node) ?? best;
+  }
+  return posOf(src, best);
+}
+
+function rangeOf(node: unknown): [number, number, number] | undefined {
+  return (node as Node | undefined)?.range ?? undefined;
+}
+
+function posOf(src: YamlSource, range: [number, number, number] | undefined): { line: number; col: number } | undefined {
+  return range ? src.lines.linePos(range[0]) : undefined;
+}
+
+export function errorAt(src: YamlSource, path: YamlPath, detail: string, key = false): PipelineError {
+  const pos = locate(src, path, key);
+  return new PipelineError(src.file, pos?.line, pos?.col, detail);
+}

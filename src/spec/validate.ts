@@ -1,0 +1,78 @@
+/** Checks the raw document against the schema and turns every zod issue into a located error. */
+import type { z } from 'zod';
+import { PipelineError, PipelineErrors } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
+import { pipelineSchema, type RawPipeline } from './schema.js';
+import { errorAt, type YamlSource } from './source.js';
+
+const MAX_REPORTED = 20;
+
+export function validateSchema(src: YamlSource): RawPipeline {
+  if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
+    throw errorAt(src, [], 'the pipeline file must be a YAML map with `version: 1` and `stages:`');
+  }
+  const result = pipelineSchema.safeParse(src.value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.slice(0, MAX_REPORTED).map((issue) => issueToError(src, issue));
+  throw errors.length === 1 ? errors[0]! : new PipelineErrors(errors);
+}
+
+function issueToError(src: YamlSource, issue: z.core.$ZodIssue): PipelineError {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const where = describePath(path);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const known = knownKeys(path);
+    return errorAt(src, [...path, key], `unknown key '${key}'${where ? ` in ${where}` : ''}${didYouMean(key, known)}`, true);
+  }
+  return errorAt(src, path, `${where || 'document'}: ${issueMessage(issue)}`);
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    return `expected ${issue.expected}${issue.input === undefined ? ' (missing)' : `, got ${kindOf(issue.input)}`}`;
+  }
+  if (issue.code === 'invalid_union') return 'not any of the accepted forms' + unionHint(issue);
+  if (issue.code === 'invalid_value' && issue.values.length === 1 && issue.path[0] === 'version') return 'only `version: 1` is supported';
+  return issue.message;
+}
+
+function unionHint(issue: z.core.$ZodIssue & { code: 'invalid_union' }): string {
+  const messages = issue.errors.flat().map((e) => e.message);
+  return messages.length ? ` (${[...new Set(messages)].slice(0, 3).join('; ')})` : '';
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : typeof value;
+}
+
+function describePath(path: (string | number)[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+/** The keys that are valid at the map found at `path`, for suggestions. */
+function knownKeys(path: (string | number)[]): string[] {
+  let schema: unknown = pipelineSchema;
+  for (const segment of path) {
+    schema = childSchema(schema, segment);
+    if (!schema) return [];
+  }
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function childSchema(schema: unknown, segment: string | number): unknown {
+  const s = unwrap(schema) as { shape?: Record<string, unknown>; def?: { valueType?: unknown; element?: unknown } };
+  if (s.shape) return s.shape[String(segment)];
+  if (s.def?.valueType) return s.def.valueType;
+  if (s.def?.element) return s.def.element;
+  return undefined;
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { innerType?: unknown; type?: string } };
+  while (s?.def?.innerType) s = s.def.innerType as typeof s;
+  return s;
+}

@@ -1,0 +1,156 @@
+/**
+ * The run records: what each stage last ran with (its key and the parts of it) and what it produced, plus the
+ * run-cache (key -> outputs) that lets a reverted input restore earlier outputs without running anything.
+ *
+ * Stored as an append-only log (like ninja's .ninja_log): one checksummed JSON line per completed stage, so a
+ * crash mid-append leaves a torn last line that the next load ignores. The log is compacted when it grows.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { writeFileAtomic } from './atomic.js';
+
+/** An output as recorded: its content hash (a folder's entries live in the object store's tree). */
+export interface OutputRecord {
+  path: string;
+  kind: 'file' | 'dir' | 'missing';
+  hash: string;
+  size: number;
+  exec?: boolean;
+}
+
+export interface KeyParts {
+  cmd?: string;
+  fetch?: string;
+  params: Record<string, unknown>;
+  env: Record<string, string>;
+  /** dep path (or each file a glob matched) -> content hash */
+  deps: Record<string, string>;
+  /** upstream stage -> its output hash */
+  upstream: Record<string, string>;
+}
+
+export interface StageRecord {
+  name: string;
+  key: string;
+  parts: KeyParts;
+  outs: OutputRecord[];
+  /** digest over the outputs: what downstream keys see (equal outputs = early cutoff) */
+  outputHash: string;
+  /** ISO time the run finished, and how long it took */
+  at: string;
+  ms: number;
+}
+
+export interface RunCacheEntry {
+  key: string;
+  outs: OutputRecord[];
+  outputHash: string;
+}
+
+type Line = { s: StageRecord } | { r: RunCacheEntry } | { forget: string };
+
+const COMPACT_MIN_LINES = 2000;
+
+export class RecordStore {
+  private readonly stages = new Map<string, StageRecord>();
+  private readonly runs = new Map<string, RunCacheEntry>();
+  private lines = 0;
+  private fd: number | undefined;
+  private lastSync = 0;
+
+  constructor(readonly file: string) {}
+
+  load(): this {
+    if (!existsSync(this.file)) return this;
+    const text = readFileSync(this.file, 'utf8');
+    for (const raw of text.split('\n')) {
+      const line = parseLine(raw);
+      if (!line) continue;
+      this.lines++;
+      this.apply(line);
+    }
+    return this;
+  }
+
+  stage(name: string): StageRecord | undefined {
+    return this.stages.get(name);
+  }
+
+  run(key: string): RunCacheEntry | undefined {
+    return this.runs.get(key);
+  }
+
+  allStages(): StageRecord[] {
+    return [...this.stages.values()];
+  }
+
+  allRuns(): RunCacheEntry[] {
+    return [...this.runs.values()];
+  }
+
+  /**
+   * Survives a killed process once it returns. Lines are fsynced at most once a second and on close: a power
+   * loss can only drop recent records, which makes those stages run again, never skip wrongly.
+   */
+  record(rec: StageRecord): void {
+    this.append([{ s: rec }, { r: { key: rec.key, outs: rec.outs, outputHash: rec.outputHash } }]);
+  }
+
+  forget(name: string): void {
+    if (this.stages.has(name)) this.append([{ forget: name }]);
+  }
+
+  /** Rewrites the log with only live entries when it has grown well past them. Call under the project lock. */
+  compactIfLarge(): void {
+    const live = this.stages.size + this.runs.size;
+    if (this.lines < COMPACT_MIN_LINES || this.lines < 2 * live) return;
+    this.close();
+    const lines = [...this.stages.values()].map((s) => formatLine({ s }))
+      .concat([...this.runs.values()].map((r) => formatLine({ r })));
+    writeFileAtomic(this.file, lines.join(''));
+    this.lines = lines.length;
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    this.sync();
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private append(lines: Line[]): void {
+    this.fd ??= openSync(this.file, 'a');
+    writeSync(this.fd, lines.map(formatLine).join(''));
+    if (Date.now() - this.lastSync > 1000) this.sync();
+    for (const line of lines) this.apply(line);
+    this.lines += lines.length;
+  }
+
+  private sync(): void {
+    if (this.fd !== undefined) fsyncSync(this.fd);
+    this.lastSync = Date.now();
+  }
+
+  private apply(line: Line): void {
+    if ('s' in line) this.stages.set(line.s.name, line.s);
+    else if ('r' in line) this.runs.set(line.r.key, line.r);
+    else this.stages.delete(line.forget);
+  }
+}
+
+function formatLine(line: Line): string {
+  const json = JSON.stringify(line);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+function parseLine(raw: string): Line | undefined {
+  if (raw.length < 10 || raw[8] !== ' ') return undefined;
+  const json = raw.slice(9);
+  if (crc32(json).toString(16).padStart(8, '0') !== raw.slice(0, 8)) return undefined;
+  try {
+    return JSON.parse(json) as Line;
+  } catch {
+    return undefined;
+  }
+}
+
