@@ -331,6 +331,29 @@ describe('production programs', () => {
     expect(result.stderr).toMatch(/^translate: No module named '(torch|transformers)'/);
   });
 
+  it('share the JSON formats of the offline programs (helpers run without the ML libraries)', () => {
+    const script = [
+      'import json, asr_whisperx as a, pipe_common as c',
+      'w = c.words_payload("en", "x", [{"word": " b ", "start": 1.23456, "end": 1.5, "confidence": 0.9},',
+      '    {"word": "a", "start": 0.5, "end": 0.9}, {"word": "lost", "start": None, "end": None}])',
+      't = c.translated_cues([{"start": 0, "end": 1, "text": "the dog"}], ["el  perro "], "es", "en", "nllb")',
+      'print(json.dumps({"words": w, "cues": t, "split": [[s.start, s.end] for s in a.split_long([{"start": 0, "end": 45}])]}))',
+    ].join('\n');
+    const result = spawnSync('python3', ['-c', script], {
+      encoding: 'utf8',
+      cwd: join(root, 'stages', 'py'),
+      env: { ...process.env, PYTHONPYCACHEPREFIX: at('pycache') },
+    });
+    expect(result.stderr).toBe('');
+    const out = JSON.parse(result.stdout);
+    expect(out.words.words).toEqual([
+      { word: 'a', start: 0.5, end: 0.9, confidence: 1 },
+      { word: 'b', start: 1.235, end: 1.5, confidence: 0.9 },
+    ]);
+    expect(out.cues).toEqual({ language: 'es', source_language: 'en', engine: 'nllb', cues: [{ start: 0, end: 1, text: 'el perro' }] });
+    expect(out.split).toEqual([[0, 22.5], [22.5, 45]]);
+  });
+
   it('resolve language codes for NLLB and IndicTrans2', () => {
     const result = spawnSync('python3', ['-c', 'import languages as l; print(l.flores("es"), l.flores("hi"), l.flores("ur"))'], {
       encoding: 'utf8',

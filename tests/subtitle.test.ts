@@ -93,7 +93,7 @@ describe.skipIf(!engineBuilt)('pipe run subtitle (offline profile)', () => {
     expect(first.stderr).not.toMatch(/Error:|at .*\.js:\d+/);
     expect(first.code).toBe(0);
     const templates = new Set(ran(first).map(template));
-    for (const name of ['bootstrap:tools', 'bootstrap:apertium', 'demux', 'vad:energy', 'asr:pocketsphinx', 'cues', 'subtitles:source',
+    for (const name of ['bootstrap:detect', 'bootstrap:tools', 'bootstrap:apertium', 'demux', 'vad:energy', 'asr:pocketsphinx', 'cues', 'subtitles:source',
       'translate:apertium', 'subtitles:target', 'mux']) {
       expect(templates).toContain(name);
     }

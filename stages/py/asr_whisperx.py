@@ -1,6 +1,9 @@
 """asr: WhisperX (faster-whisper large-v3 + wav2vec2 forced alignment) -> words.json + transcript.
 
-Usage: asr_whisperx.py --in vocals.wav --language en --model Systran/faster-whisper-large-v3 --revision SHA
+Speech is decoded in the segments of segments.json (the pipeline's VAD stage), handed to WhisperX as
+a precomputed VAD, so both profiles' cues follow the same segmentation.
+
+Usage: asr_whisperx.py --in vocals.wav --segments segments.json --language en --model Systran/faster-whisper-large-v3 --revision SHA
          --align-model en=WAV2VEC2_ASR_BASE_960H [--align-model hi=REPO@SHA] --profile cuda|cpu --words words.json --transcript t.txt
 Models come from the Hugging Face cache only (the cache:* stages download them).
 """
@@ -9,7 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from pipe_common import StageError, local_snapshot, run_main, torch_device, words_payload, write_json, write_text
+from dataclasses import dataclass
+
+from pipe_common import (StageError, local_snapshot, read_json, run_main, torch_device, words_payload, write_json,
+                         write_text)
 
 PROGRAM = "asr"
 
@@ -17,6 +23,7 @@ PROGRAM = "asr"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROGRAM)
     parser.add_argument("--in", dest="input", required=True)
+    parser.add_argument("--segments", required=True, help="segments.json from the VAD stage")
     parser.add_argument("--language", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--revision", required=True)
@@ -27,6 +34,47 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--words", required=True)
     parser.add_argument("--transcript", required=True)
     return parser.parse_args()
+
+
+@dataclass
+class SpeechSegment:
+    """What whisperx's Vad.merge_chunks reads from a segment."""
+    start: float
+    end: float
+    speaker: str = "UNKNOWN"
+
+
+def split_long(segments: list[dict], limit: float = 30.0) -> list[SpeechSegment]:
+    """Whisper decodes at most 30 s at a time: cut longer speech segments into equal parts."""
+    out: list[SpeechSegment] = []
+    for seg in segments:
+        start, end = float(seg["start"]), float(seg["end"])
+        parts = max(1, int((end - start) // limit) + 1)
+        step = (end - start) / parts
+        out.extend(SpeechSegment(start + i * step, start + (i + 1) * step) for i in range(parts))
+    return out
+
+
+def precomputed_vad(segments: list[SpeechSegment]):
+    """A whisperx Vad that returns the pipeline's own speech segments instead of running a model."""
+    from whisperx.vads.vad import Vad
+
+    class PrecomputedVad(Vad):
+        def __init__(self):
+            super().__init__(0.5)
+
+        def __call__(self, audio, **kwargs):
+            return segments
+
+        @staticmethod
+        def preprocess_audio(audio):
+            return audio
+
+        @staticmethod
+        def merge_chunks(segs, chunk_size, onset=0.5, offset=None):
+            return Vad.merge_chunks(segs, chunk_size, onset, offset) if segs else []
+
+    return PrecomputedVad()
 
 
 def align_model_for(language: str, specs: list[str]) -> str:
@@ -52,9 +100,12 @@ def main() -> None:
     whisper_dir = local_snapshot(args.model, args.revision)
     align_model_name = align_model_for(args.language, args.align_model)
 
+    speech = split_long(read_json(args.segments).get("segments", []))
+    if not speech:
+        raise StageError(f"no speech segments in {args.segments}")
     audio = whisperx.load_audio(args.input)
     model = whisperx.load_model(whisper_dir, device, compute_type=compute_type, language=args.language,
-                                local_files_only=True)
+                                vad_model=precomputed_vad(speech), local_files_only=True)
     result = model.transcribe(audio, batch_size=args.batch_size, language=args.language)
     align_model, metadata = whisperx.load_align_model(language_code=args.language, device=device, model_name=align_model_name)
     aligned = whisperx.align(result["segments"], align_model, metadata, audio, device, return_char_alignments=False)
