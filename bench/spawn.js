@@ -27,17 +27,29 @@ const exited = (child) =>
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`)))),
   );
 
+/** @param {number} i @param {(fd: number) => Promise<unknown>} run */
+async function withLog(i, run) {
+  const fd = openSync(join(dir, `log_${i % JOBS}`), 'w');
+  try {
+    await run(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** @type {Record<string, (i: number) => Promise<unknown>>} */
 const ways = {
   'child_process.spawn, stdio ignore': (i) => exited(spawn('/bin/sh', ['-c', command(i)], { stdio: 'ignore' })),
-  'child_process.spawn, stdio to log fd': async (i) => {
-    const fd = openSync(join(dir, `log_${i % JOBS}`), 'w');
-    try {
-      await exited(spawn('/bin/sh', ['-c', command(i)], { stdio: ['ignore', fd, fd] }));
-    } finally {
-      closeSync(fd);
-    }
-  },
+  'child_process.spawn, log fd': (i) => withLog(i, (fd) => exited(spawn('/bin/sh', ['-c', command(i)], { stdio: ['ignore', fd, fd] }))),
+  'child_process.spawn detached, log fd': (i) =>
+    withLog(i, (fd) => exited(spawn('/bin/sh', ['-c', command(i)], { stdio: ['ignore', fd, fd], detached: true, env: process.env }))),
+  'execa detached, log fd (src/exec/process.ts)': (i) =>
+    withLog(i, (fd) =>
+      execa('/bin/sh', ['-c', command(i)], {
+        detached: true, stdin: 'ignore', stdout: /** @type {3} */ (fd), stderr: /** @type {3} */ (fd),
+        reject: false, cleanup: false, extendEnv: false, env: process.env,
+      }),
+    ),
   'execa shell, stdio ignore': (i) => execa(command(i), { shell: true, stdio: 'ignore' }),
   'execa shell, default pipes': (i) => execa(command(i), { shell: true }),
 };
@@ -61,7 +73,7 @@ async function main() {
   console.log(`${count} stages at -j${JOBS}:`);
   for (const [name, start] of Object.entries(ways)) {
     const { wall, cpu } = await measure(count, start);
-    console.log(`  ${name.padEnd(38)} ${(wall / 1000).toFixed(2)} s wall, main-thread CPU ${(cpu / count).toFixed(2)} ms per stage`);
+    console.log(`  ${name.padEnd(46)} ${(wall / 1000).toFixed(2)} s wall, main-thread CPU ${(cpu / count).toFixed(2)} ms per stage`);
   }
   rmSync(dir, { recursive: true, force: true });
 }
