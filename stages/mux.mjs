@@ -6,7 +6,7 @@
  * Usage: mux.mjs --media FILM --subtitles X.srt --language es --out-dir DIR
  * Writes DIR/<film name>.<language>.<mp4|mov|m4v|mkv>; DIR is replaced as a whole.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs, required, runMain, runTool, StageError } from './lib/cli.mjs';
 
@@ -38,12 +38,17 @@ runMain('mux', async () => {
   const staging = join(dirname(outDir), `.${basename(outDir)}.tmp-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  // a film without speech has no cues: ffmpeg cannot read an empty SRT, so the copy gets no track
+  const hasCues = readFileSync(subtitles, 'utf8').trim() !== '';
+  if (!hasCues) process.stderr.write(`mux: ${subtitles} has no cues; the film is copied without a subtitle track\n`);
+  const subtitleInput = hasCues ? ['-i', subtitles] : [];
+  const subtitleTrack = hasCues
+    ? ['-map', '1:0', '-c:s', codec, '-metadata:s:s:0', `language=${ISO639_2[language] ?? language}`]
+    : [];
   try {
     await runTool('ffmpeg', [
-      '-nostdin', '-v', 'error', '-y', '-i', media, '-i', subtitles,
-      '-map', '0:v?', '-map', '0:a?', '-map', '1:0',
-      '-c:v', 'copy', '-c:a', 'copy', '-c:s', codec,
-      '-metadata:s:s:0', `language=${ISO639_2[language] ?? language}`,
+      '-nostdin', '-v', 'error', '-y', '-i', media, ...subtitleInput,
+      '-map', '0:v?', '-map', '0:a?', '-c:v', 'copy', '-c:a', 'copy', ...subtitleTrack,
       '-map_metadata', '0', join(staging, name),
     ]);
     rmSync(outDir, { recursive: true, force: true });

@@ -235,6 +235,13 @@ describe('subtitles and mux', () => {
     expect(streams[2].tags?.language).toBe('spa');
   });
 
+  it('copies a film without speech (no cues) without a subtitle track', async () => {
+    writeFileSync(at('empty.srt'), '');
+    const result = await mustRun(stage('mux.mjs'), ['--media', demo, '--subtitles', at('empty.srt'), '--language', 'es', '--out-dir', at('video-empty')]);
+    expect(result.stderr).toContain('has no cues');
+    expect(ffprobeStreams(at('video-empty/demo.es.mp4')).map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+  });
+
   it('muxes other containers into MKV with an SRT track', async () => {
     const mkvIn = at('clip.mkv');
     spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', join(root, 'samples', 'demo2.mp4'), '-c', 'copy', mkvIn]);
