@@ -4,7 +4,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { decide, recordOf, type Decision } from '../plan/decide.js';
+import { decide, recordOf, type Decision, type StageState } from '../plan/decide.js';
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
 import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
@@ -102,27 +102,27 @@ class Run {
   private async act(stage: Stage, inputs: StageInputs, decision: Decision, started: number): Promise<'ok' | 'failed'> {
     if (decision.action === 'skip') {
       this.outputs.set(stage.name, decision.outputHash);
-      return this.finish(stage, 'skipped', started, decision.reasons.join('; '));
+      return this.finish(stage, 'skipped', started, decision.reasons.join('; '), 'fresh');
     }
     if (this.opts.dryRun) {
       if (decision.action === 'restore') {
         this.outputs.set(stage.name, decision.from.outputHash);
-        return this.finish(stage, 'restored', started, decision.reasons.join('; '));
+        return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
       }
-      return this.wouldRun(stage, started, decision.reasons);
+      return this.wouldRun(stage, started, decision.reasons, decision.state);
     }
     if (decision.action === 'restore') {
       await this.restore(decision.from.outs);
       this.ctx.records.record(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
       this.outputs.set(stage.name, decision.from.outputHash);
-      return this.finish(stage, 'restored', started, decision.reasons.join('; '));
+      return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
     }
     return this.runStage(stage, inputs, decision.reasons, started);
   }
 
-  private wouldRun(stage: Stage, started: number, reasons: string[]): 'ok' {
+  private wouldRun(stage: Stage, started: number, reasons: string[], state: StageState = 'stale'): 'ok' {
     this.outputs.set(stage.name, PENDING);
-    this.finish(stage, 'ran', started, `would run: ${reasons.join('; ')}`);
+    this.finish(stage, 'ran', started, `would run: ${reasons.join('; ')}`, state);
     return 'ok';
   }
 
@@ -226,9 +226,9 @@ class Run {
       this.ctx.project.stages.get(u)!.outs.some((o) => dep === o || dep.startsWith(o + '/')));
   }
 
-  private finish(stage: Stage, status: StageStatus, started: number, reason: string): 'ok' {
+  private finish(stage: Stage, status: StageStatus, started: number, reason: string, state?: StageState): 'ok' {
     this.counts[status]++;
-    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reason });
+    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reason, ...(state ? { state } : {}) });
     return 'ok';
   }
 

@@ -8,6 +8,8 @@ export interface StageEvent {
   status: StageStatus;
   ms: number;
   reason: string;
+  /** the planner's verdict before acting: fresh, stale, never-run or missing-outputs */
+  state?: 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
   /** the stage log, for failures */
   log?: string;
   /** the last lines of the log, for failures */

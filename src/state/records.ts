@@ -100,10 +100,20 @@ export class RecordStore {
     if (this.stages.has(name)) this.append([{ forget: name }]);
   }
 
+  /** Drops run-cache entries whose key is not in `keep`, and rewrites the log. Call under the project lock. */
+  retainRuns(keep: ReadonlySet<string>): void {
+    for (const key of [...this.runs.keys()]) if (!keep.has(key)) this.runs.delete(key);
+    this.rewrite();
+  }
+
   /** Rewrites the log with only live entries when it has grown well past them. Call under the project lock. */
   compactIfLarge(): void {
     const live = this.stages.size + this.runs.size;
     if (this.lines < COMPACT_MIN_LINES || this.lines < 2 * live) return;
+    this.rewrite();
+  }
+
+  private rewrite(): void {
     this.close();
     const lines = [...this.stages.values()].map((s) => formatLine({ s }))
       .concat([...this.runs.values()].map((r) => formatLine({ r })));

@@ -1,0 +1,46 @@
+/** pipe clean: remove declared outputs (the cache keeps them); pipe gc: drop cache objects nothing refers to. */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { openEngine } from '../plan/context.js';
+import { acquireLock } from '../state/lock.js';
+import { bytes } from '../report/format.js';
+import type { GlobalOptions } from './options.js';
+import { open, selectStages } from './session.js';
+import { matchTargets, defaultTargets } from '../graph/select.js';
+
+export async function cleanCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const project = await open(globals, opts.set);
+  const chosen = targets.length ? matchTargets(targets, project.selectable) : selectStages(project, defaultTargets(project.selectable));
+  const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`) });
+  try {
+    let removed = 0;
+    for (const name of chosen) {
+      for (const out of project.stages.get(name)!.outs) {
+        // outs are validated project-relative paths; resolve once more so nothing outside the root is touched
+        const abs = path.resolve(project.root, out);
+        if (!abs.startsWith(project.root + path.sep)) continue;
+        rmSync(abs, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    if (!globals.quiet) process.stdout.write(`removed ${removed} output(s) of ${chosen.length} stage(s); the next run restores them from the cache\n`);
+  } finally {
+    lock.release();
+  }
+}
+
+export async function gcCommand(opts: { keepRuns?: boolean }, globals: GlobalOptions): Promise<void> {
+  const project = await open(globals);
+  const lock = await acquireLock(project.stateDir, { command: 'pipe gc' });
+  try {
+    const engine = openEngine(project);
+    const current = engine.records.allStages().filter((r) => project.stages.has(r.name));
+    const live = opts.keepRuns ? [...current.flatMap((r) => r.outs), ...engine.records.allRuns().flatMap((r) => r.outs)] : current.flatMap((r) => r.outs);
+    if (!opts.keepRuns) engine.records.retainRuns(new Set(current.map((r) => r.key)));
+    const result = engine.objects.gc(live);
+    engine.records.close();
+    if (!globals.quiet) process.stdout.write(`removed ${result.removedFiles} object(s), ${bytes(result.removedBytes)}\n`);
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,63 @@
+/** pipe explain STAGE: every part of the stage's key, now against its last run, and the verdict. */
+import { openEngine } from '../plan/context.js';
+import { stageInputs } from '../plan/inputs.js';
+import { isSecretName } from '../exec/environment.js';
+import { stableStringify } from '../util/stable-json.js';
+import { UserError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
+import type { GlobalOptions } from './options.js';
+import { open, selectStages } from './session.js';
+import { stageStates } from './states.js';
+
+interface Row {
+  part: string;
+  name: string;
+  before: string;
+  now: string;
+  changed: boolean;
+}
+
+export async function explainCommand(name: string, opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const project = await open(globals, opts.set);
+  const stage = project.stages.get(name);
+  if (!stage) throw new UserError(`unknown stage '${name}'${didYouMean(name, project.stages.keys())}`);
+  const states = await stageStates(project, selectStages(project, [name]));
+  const verdict = states.find((s) => s.name === name)!;
+  const engine = openEngine(project);
+  const record = engine.records.stage(name);
+  const upstream = Object.fromEntries((project.graph.upstream[name] ?? []).map((u) => [u, engine.records.stage(u)?.outputHash ?? '(never run)']));
+  const fetchIdentity = stage.fetch ? (await import('../fetch/index.js')).fetchIdentity(stage.fetch) : undefined;
+  const now = (await stageInputs(engine, stage, upstream, fetchIdentity)).parts;
+  const before = record?.parts;
+  const rows: Row[] = [];
+  const add = (part: string, key: string, a: unknown, b: unknown, secret = false) => {
+    const show = (v: unknown) => (v === undefined ? '-' : secret ? '<redacted>' : typeof v === 'string' ? v : stableStringify(v));
+    rows.push({ part, name: key, before: before ? show(a) : '-', now: show(b), changed: !before || stableStringify(a) !== stableStringify(b) });
+  };
+  add('command', '', before?.cmd, now.cmd);
+  if (now.fetch || before?.fetch) add('fetch', '', before?.fetch, now.fetch);
+  for (const k of keys(before?.params, now.params)) add('param', k, before?.params[k], now.params[k]);
+  for (const k of keys(before?.env, now.env)) add('env', k, before?.env[k], now.env[k], isSecretName(k));
+  for (const k of keys(before?.deps, now.deps)) add('dep', k, before?.deps[k], now.deps[k]);
+  for (const k of keys(before?.upstream, now.upstream)) add('upstream', k, before?.upstream[k], now.upstream[k]);
+  const result = { stage: name, state: verdict.state, reasons: verdict.reasons, lastRun: record ? { at: record.at, ms: record.ms } : null, parts: rows };
+  if (globals.json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  const lines = [
+    `${name}: ${verdict.state}${verdict.state === 'fresh' ? '' : ` — ${verdict.reasons.join('; ')}`}`,
+    record ? `last run ${record.at} (${record.ms} ms)` : 'never run',
+    ...rows.map((r) => `  ${r.changed ? '≠' : '='} ${r.part}${r.name ? ` ${r.name}` : ''}: ${r.changed && before ? `${short(r.before)} -> ${short(r.now)}` : short(r.now)}`),
+  ];
+  if (record) lines.push(...record.outs.map((o) => `  out ${o.path}: ${o.kind} ${short(o.hash)} (${o.size} bytes)`));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function keys(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): string[] {
+  return [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].sort();
+}
+
+function short(text: string): string {
+  return text.length > 100 ? text.slice(0, 97) + '...' : text;
+}

@@ -1,0 +1,128 @@
+/** `pipe`: the command line. Each command lives in its own module, loaded only when used. */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, UserError } from '../util/errors.js';
+import type { GlobalOptions } from './options.js';
+
+const VERSION = '0.1.0';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function program(): Command {
+  const cli = new Command('pipe')
+    .description('Declarative, content-hashed, incremental pipelines for ML and media')
+    .version(VERSION, '--version')
+    .option('-f, --file <FILE>', 'the pipeline file (default: the nearest pipeline.yaml at or above this folder)')
+    .option('--json', 'machine-readable output (NDJSON for run)')
+    .option('-q, --quiet', 'print only failures and the summary')
+    .option('-v, --verbose', 'print more: reasons, plan, internal errors in full')
+    .option('--no-color', 'no ANSI colours')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  cli.command('run')
+    .description('bring the targets and everything upstream up to date')
+    .argument('[TARGET...]', 'stage names, group names or globs (default: the group "default", else every sink)')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores)')
+    .option('-n, --dry-run', 'print the plan with reasons; run nothing')
+    .option('--force [STAGE...]', 'run these stages (or every target) even when up to date')
+    .option('-k, --keep-going', 'after a failure, keep running what does not depend on it')
+    .option('--offline', 'no network for fetch stages: a model that is not cached is an error')
+    .option('--no-network', 'run command stages with networking cut off (unshare -n); only fetch stages may reach the network')
+    .option('--watch', 'after the run, watch the deps and rerun what a change affects')
+    .allowUnknownOption(true)
+    .addHelpText('after', '\nShorthand options declared under `args:` in pipeline.yaml (e.g. --media FILE) are accepted too.')
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
+
+  cli.command('status')
+    .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
+    .argument('[TARGET...]')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./status.js')).statusCommand(targets, opts, globals(cmd)));
+
+  cli.command('explain')
+    .description('why the stage would or would not run: every part of its key against the last run')
+    .argument('<STAGE>')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (stage: string, opts, cmd: Command) => (await import('./explain.js')).explainCommand(stage, opts, globals(cmd)));
+
+  cli.command('graph')
+    .description('draw the DAG')
+    .argument('[TARGET...]')
+    .addOption(new Option('--format <FORMAT>', 'output format').choices(['ascii', 'dot', 'mermaid', 'json', 'html', 'svg', 'png']).default('ascii'))
+    .option('-o, --output <FILE>', 'write to a file instead of stdout')
+    .option('--status', 'colour each stage by its state, with the reasons')
+    .addOption(new Option('--collapse <MODE>', 'fold namespaces and jobs into one node').choices(['auto', 'none', 'all']))
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./graph.js')).graphCommand(targets, opts, globals(cmd)));
+
+  cli.command('list')
+    .description('stages and groups with their descriptions')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (opts, cmd: Command) => (await import('./list.js')).listCommand(opts, globals(cmd)));
+
+  cli.command('validate')
+    .description('check the pipeline file: schema, references, cycles, output clashes')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (opts, cmd: Command) => (await import('./validate.js')).validateCommand(opts, globals(cmd)));
+
+  cli.command('env')
+    .description('the environment a stage runs under, as shell-sourceable KEY=value lines')
+    .argument('[STAGE]')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (stage: string | undefined, opts, cmd: Command) => (await import('./env.js')).envCommand(stage, opts, globals(cmd)));
+
+  cli.command('clean')
+    .description('remove the outputs of the targets (they stay in the cache and are restored by the next run)')
+    .argument('[TARGET...]')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./clean.js')).cleanCommand(targets, opts, globals(cmd)));
+
+  cli.command('gc')
+    .description('drop cache objects that no current stage record refers to')
+    .option('--keep-runs', 'also keep the outputs of earlier runs (the run-cache)')
+    .action(async (opts, cmd: Command) => (await import('./clean.js')).gcCommand(opts, globals(cmd)));
+
+  cli.command('pin')
+    .description('resolve branch revisions in a model manifest to commit hashes and write them back')
+    .argument('[MANIFEST]', 'the manifest file', 'config/models.yaml')
+    .action(async (manifest: string, _opts, cmd: Command) => (await import('./pin.js')).pinCommand(manifest, globals(cmd)));
+
+  return cli;
+}
+
+function globals(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals();
+  const color = o.color !== false && !process.env.NO_COLOR && process.stderr.isTTY === true;
+  return { file: o.file, json: !!o.json, quiet: !!o.quiet, verbose: !!o.verbose, color };
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (err) {
+    return reportError(err, argv.includes('-v') || argv.includes('--verbose'));
+  }
+}
+
+function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    return EXIT.invalid; // commander already printed the message
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`pipe: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`pipe: internal error: ${message}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  else process.stderr.write('(run with -v for details; please report it)\n');
+  return EXIT.stageFailed;
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

@@ -1,0 +1,111 @@
+/** pipe run: bring the targets up to date. */
+import { availableParallelism, totalmem } from 'node:os';
+import { ResourcePool } from '../exec/resources.js';
+import { execute, type ExecuteResult } from '../exec/execute.js';
+import { matchTargets } from '../graph/select.js';
+import { openEngine } from '../plan/context.js';
+import type { Project } from '../project.js';
+import type { Reporter } from '../report/events.js';
+import { acquireLock } from '../state/lock.js';
+import { EXIT, UserError } from '../util/errors.js';
+import type { GlobalOptions } from './options.js';
+import { openWithShorthands, selectStages } from './session.js';
+import { makeReporter } from './reporter.js';
+import { detectGpus } from './gpus.js';
+
+export interface RunOptions {
+  set: string[];
+  jobs?: string;
+  dryRun?: boolean;
+  force?: boolean | string[];
+  keepGoing?: boolean;
+  offline?: boolean;
+  network?: boolean;
+  watch?: boolean;
+}
+
+export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
+  const { project, targets } = await openWithShorthands(globals, opts.set, words);
+  const forceNames = Array.isArray(opts.force) ? opts.force : [];
+  const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
+  const order = selectStages(project, effectiveTargets);
+  const force = new Set(opts.force === true ? matchTargets(effectiveTargets.length ? effectiveTargets : order, project.selectable) : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
+  const controller = interruptController();
+  const code = await runOnce(project, order, { ...opts, forceSet: force }, globals, controller.signal);
+  if (opts.watch && !controller.signal.aborted) {
+    const { watchAndRerun } = await import('./watch.js');
+    await watchAndRerun(project, order, (changed: string[]) => runOnce(project, changed, { ...opts, forceSet: new Set() }, globals, controller.signal), controller.signal, globals);
+    process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+    return;
+  }
+  process.exitCode = code;
+}
+
+async function runOnce(
+  project: Project,
+  order: string[],
+  opts: RunOptions & { forceSet: Set<string> },
+  globals: GlobalOptions,
+  signal: AbortSignal,
+): Promise<number> {
+  const started = Date.now();
+  const reporter = await makeReporter(globals, order.length);
+  const lock = opts.dryRun ? undefined : await acquireLock(project.stateDir, {
+    command: `pipe run ${process.argv.slice(3).join(' ')}`.trim(),
+    signal,
+    onWait: (h) => reporter.note(`waiting for another run of this project to finish: pid ${h.pid} (${h.command}), started ${h.started}`),
+  }).catch((err) => {
+    if (signal.aborted) return 'interrupted' as const;
+    throw err;
+  });
+  if (lock === 'interrupted') return EXIT.interrupted;
+  try {
+    const engine = openEngine(project);
+    const result = await execute(engine, order, {
+      jobs: jobsOf(opts.jobs),
+      keepGoing: !!opts.keepGoing,
+      dryRun: !!opts.dryRun,
+      force: opts.forceSet,
+      offline: !!opts.offline,
+      noNetwork: opts.network === false,
+      signal,
+      resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
+    }, reporter);
+    if (!opts.dryRun) engine.records.compactIfLarge();
+    await reporter.summary({ type: 'summary', ...result.counts, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
+    return exitCode(result);
+  } finally {
+    if (lock) lock.release();
+  }
+}
+
+function exitCode(result: ExecuteResult): number {
+  if (result.interrupted) return EXIT.interrupted;
+  return result.counts.failed > 0 ? EXIT.stageFailed : EXIT.ok;
+}
+
+function jobsOf(value: string | undefined): number {
+  if (value === undefined) return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`-j ${value}: expected a whole number of at least 1`);
+  return n;
+}
+
+function needsGpu(project: Project, order: string[]): boolean {
+  return order.some((n) => (project.stages.get(n)?.resources.gpu ?? 0) > 0);
+}
+
+/** First Ctrl-C: stop every stage process and record nothing partial. A second one exits at once. */
+function interruptController(): AbortController {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  return controller;
+}
+
+export type { Reporter };

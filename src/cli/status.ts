@@ -1,0 +1,23 @@
+/** pipe status: fresh, stale (with reasons), never-run, missing-outputs. */
+import { paint } from '../report/format.js';
+import type { GlobalOptions } from './options.js';
+import { open, selectStages } from './session.js';
+import { stageStates, type DisplayState } from './states.js';
+
+export async function statusCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const project = await open(globals, opts.set);
+  const states = await stageStates(project, selectStages(project, targets));
+  if (globals.json) {
+    process.stdout.write(JSON.stringify({ stages: states }) + '\n');
+    return;
+  }
+  const p = paint(globals.color && process.stdout.isTTY === true);
+  const colour: Record<DisplayState, (t: string) => string> = { fresh: p.green, stale: p.yellow, 'never-run': p.yellow, 'missing-outputs': p.yellow, failed: p.red };
+  const width = Math.min(48, Math.max(...states.map((s) => s.name.length), 4));
+  const lines = states
+    .filter((s) => !globals.quiet || s.state !== 'fresh')
+    .map((s) => `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${s.state === 'fresh' ? '' : s.reasons.join('; ')}`.trimEnd());
+  const stale = states.filter((s) => s.state !== 'fresh').length;
+  lines.push(stale ? `${stale} of ${states.length} stage(s) would run` : `all ${states.length} stage(s) up to date`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

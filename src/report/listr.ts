@@ -1,0 +1,96 @@
+/** The terminal view: a listr2 task per stage with a spinner while it runs; skipped and restored stages dimmed. */
+import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
+import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import { bytes, duration, paint, summaryLine, type Paint } from './format.js';
+
+interface Slot {
+  started: (reason: string) => void;
+  finished: (e: StageEvent) => void;
+  task?: ListrTaskWrapper<unknown, any, any>;
+  startedPromise: Promise<string>;
+  finishedPromise: Promise<StageEvent>;
+}
+
+export class ListrReporter implements Reporter {
+  private readonly slots = new Map<string, Slot>();
+  private readonly p: Paint;
+  private running: Promise<unknown> | undefined;
+  private dryRun = false;
+  private notRun = 0;
+  private readonly failures: StageEvent[] = [];
+  private readonly notes: string[] = [];
+
+  constructor(color: boolean) {
+    this.p = paint(color);
+  }
+
+  plan(stages: string[], dryRun: boolean): void {
+    this.dryRun = dryRun;
+    for (const name of stages) this.slots.set(name, newSlot());
+    const list = new Listr(
+      stages.map((name) => ({ title: this.p.dim(name), task: (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => this.follow(name, task) })),
+      {
+        concurrent: true,
+        exitOnError: false,
+        collectErrors: false,
+        rendererOptions: { collapseSkips: true, suffixSkips: false, timer: PRESET_TIMER, collapseErrors: true, showErrorMessage: true },
+      },
+    );
+    this.running = list.run().catch(() => undefined);
+  }
+
+  start(stage: string, reason: string): void {
+    this.slots.get(stage)?.started(reason);
+  }
+
+  finish(e: StageEvent): void {
+    if (e.status === 'failed' && e.reason.startsWith('not run')) this.notRun++;
+    else if (e.status === 'failed') this.failures.push(e);
+    this.slots.get(e.stage)?.finished(e);
+  }
+
+  progress(e: ProgressEvent): void {
+    const task = this.slots.get(e.stage)?.task;
+    if (!task) return;
+    const of = e.total ? ` / ${bytes(e.total)}` : '';
+    task.output = `${e.file}: ${bytes(e.bytes)}${of}${e.done ? ' ✓' : ''}`;
+  }
+
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
+  async summary(s: SummaryEvent): Promise<void> {
+    await this.running;
+    const out = process.stderr;
+    for (const note of this.notes) out.write(this.p.dim(note) + '\n');
+    for (const f of this.failures) {
+      out.write(this.p.red(`✗ ${f.stage}: ${f.reason}`) + '\n');
+      if (f.tail?.length) out.write(f.tail.map((l) => this.p.dim(`  │ ${l}`)).join('\n') + '\n');
+      if (f.log) out.write(this.p.dim(`  full log: ${f.log}`) + '\n');
+    }
+    if (s.interrupted) out.write(this.p.yellow('interrupted: stopped every stage process; nothing partial was recorded\n'));
+    out.write(summaryLine(s, this.notRun, this.dryRun) + '\n');
+  }
+
+  private async follow(name: string, task: ListrTaskWrapper<unknown, any, any>): Promise<void> {
+    const slot = this.slots.get(name)!;
+    slot.task = task;
+    const first = await Promise.race([slot.startedPromise.then((reason) => ({ reason })), slot.finishedPromise]);
+    if ('reason' in first && !('type' in first)) task.title = `${name} ${this.p.dim(first.reason)}`;
+    const e = await slot.finishedPromise;
+    const label = `${name} ${this.p.dim(duration(e.ms))}`;
+    if (e.status === 'skipped') return task.skip(this.p.dim(`${name} · ${e.reason}`));
+    if (e.status === 'restored') return task.skip(this.p.dim(`${name} ↺ restored from cache`));
+    if (e.status === 'failed') throw new Error(`${name}: ${e.reason}`);
+    task.title = this.dryRun ? `${name} ${this.p.dim(e.reason)}` : label;
+  }
+}
+
+function newSlot(): Slot {
+  let started!: (reason: string) => void;
+  let finished!: (e: StageEvent) => void;
+  const startedPromise = new Promise<string>((r) => (started = r));
+  const finishedPromise = new Promise<StageEvent>((r) => (finished = r));
+  return { started, finished, startedPromise, finishedPromise };
+}
