@@ -28,7 +28,7 @@ const TAIL_BYTES = 4096;
 
 export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   mkdirSync(path.dirname(spec.logFile), { recursive: true });
-  const fd = openSync(spec.logFile, 'w');
+  const fd = openSync(spec.logFile, 'w+');
   const [file, ...args] = argv(spec);
   let pid: number | undefined;
   const terminate = () => killGroup(pid);

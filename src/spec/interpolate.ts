@@ -66,22 +66,31 @@ function toShellWords(value: unknown, ref: string): string {
   return shellQuote(toText(value, ref));
 }
 
-/** Looks a dotted path up in nested maps. */
+/** Looks a dotted path up in nested maps; a key may itself contain dots (`models.nllb-200-3.3b.fetch`). */
 export function lookupIn(scopes: Record<string, unknown>[]): Lookup {
   return (path) => {
-    const [head, ...rest] = path.split('.');
+    const segments = path.split('.');
     for (const scope of scopes) {
-      if (!Object.prototype.hasOwnProperty.call(scope, head!)) continue;
-      let value: unknown = scope[head!];
-      for (const key of rest) {
-        if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) {
-          const known = value && typeof value === 'object' ? Object.keys(value) : [];
-          return { found: false, known };
-        }
-        value = (value as Record<string, unknown>)[key];
-      }
-      return { found: true, value };
+      const found = walk(scope, segments);
+      if (found.found) return found;
+      if (found.known !== undefined) return { found: false, known: found.known };
     }
     return { found: false, known: scopes.flatMap((s) => Object.keys(s)) };
   };
+}
+
+type Walk = { found: true; value: unknown } | { found: false; known?: string[] };
+
+/** Longest key first at each level; `known` is set once the first segment matched (the error is inside it). */
+function walk(value: unknown, segments: string[], depth = 0): Walk {
+  if (segments.length === 0) return { found: true, value };
+  if (value === null || typeof value !== 'object') return { found: false, known: depth ? [] : undefined };
+  const map = value as Record<string, unknown>;
+  for (let take = segments.length; take >= 1; take--) {
+    const key = segments.slice(0, take).join('.');
+    if (!Object.prototype.hasOwnProperty.call(map, key)) continue;
+    const inner = walk(map[key], segments.slice(take), depth + 1);
+    if (inner.found) return inner;
+  }
+  return { found: false, known: depth ? Object.keys(map) : undefined };
 }

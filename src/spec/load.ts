@@ -223,7 +223,9 @@ class Loader {
   }
 
   private fetchSpec(value: unknown, lookup: Lookup, at: YamlPath): FetchSpec | undefined {
+    const errorsBefore = this.errors.length;
     const resolved = this.interpolateDeep(value, lookup, at);
+    if (this.errors.length > errorsBefore) return undefined;
     const result = fetchSchema.safeParse(resolved);
     if (!result.success) {
       const issue = result.error.issues[0]!;
