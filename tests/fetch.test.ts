@@ -387,3 +387,58 @@ describe('config/models.yaml', () => {
     expect((manifest['pyannote-segmentation-3.0'].fetch as HfFetch).hf).toBe('pyannote/segmentation-3.0');
   });
 });
+
+describe.skipIf(!existsSync(path.join(import.meta.dirname, '../dist/cli/main.js')))('pipe run cache:x (CLI, built dist/)', () => {
+  const bin = path.join(import.meta.dirname, '../bin/pipe.js');
+
+  async function pipe(args: string[], env: Record<string, string> = {}) {
+    const { execFile } = await import('node:child_process');
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile('node', [bin, '-f', path.join(root, 'pipeline.yaml'), ...args], {
+        env: { ...process.env, HF_ENDPOINT: hub.url, HF_TOKEN: '', PIPE_FETCH_RETRY_BASE_MS: '1', ...env },
+      }, (err, stdout, stderr) => resolve({ code: err ? Number(child.exitCode) : 0, stdout, stderr }));
+    });
+  }
+
+  beforeEach(async () => {
+    hub.addRepo({ id: 'acme/gated', files: [{ path: 'w.bin', size: 4000, lfs: true }], gated: true });
+    await writeFile(
+      path.join(root, 'pipeline.yaml'),
+      'version: 1\ncache: {hf_home: .cache/huggingface, torch_home: .cache/torch, mlx_home: .cache/mlx}\nstages:\n' +
+        `  cache:x:\n    fetch: {hf: ${REPO}, revision: main}\n` +
+        '  cache:gated:\n    fetch: {hf: acme/gated, revision: main}\n',
+    );
+  });
+
+  it('downloads into the hub layout once; a rerun makes no request', async () => {
+    const first = await pipe(['run', 'cache:x', '--json']);
+    expect(first.code).toBe(0);
+    const events = first.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.find((e) => e.type === 'stage')).toMatchObject({ stage: 'cache:x', status: 'ran' });
+    expect(events.some((e) => e.type === 'progress' && e.done)).toBe(true);
+    const commit = hub.repo(REPO).refs.get('main')!;
+    expect(await readFile(path.join(repoDir(), 'refs/main'), 'utf8')).toBe(commit);
+    expect(await listTree(path.join(repoDir(), 'snapshots', commit))).toHaveLength(4);
+
+    const before = hub.stats.count();
+    const second = await pipe(['run', 'cache:x', '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout.trim().split('\n')[0])).toMatchObject({ stage: 'cache:x', status: 'skipped' });
+    expect(hub.stats.count()).toBe(before);
+  });
+
+  it('--offline without the model fails naming it, with no request', async () => {
+    const r = await pipe(['run', 'cache:x', '--offline']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(REPO);
+    expect(hub.stats.count()).toBe(0);
+  });
+
+  it('a gated model fails with the licence message; the planted token shows nowhere', async () => {
+    const r = await pipe(['run', 'cache:gated', '--json'], { HF_TOKEN: 'hf_WRONGplantedTOKEN999' });
+    expect(r.code).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/licence/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('hf_WRONGplantedTOKEN999');
+    expect(hub.stats.requests.some((q) => q.auth === 'Bearer hf_WRONGplantedTOKEN999')).toBe(true);
+  });
+});
