@@ -32,7 +32,8 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   }
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0];
+    // linePos is only filled in with prettyErrors; pos (offsets) always is
+    const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
     throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: ${firstLine(first.message)}`);
   }
   let value: unknown;

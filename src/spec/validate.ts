@@ -59,7 +59,7 @@ function knownKeys(path: (string | number)[]): string[] {
     schema = childSchema(schema, segment);
     if (!schema) return [];
   }
-  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
   return shape ? Object.keys(shape) : [];
 }
 
