@@ -2,7 +2,9 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { ResourcePool } from '../exec/resources.js';
 import { execute, type ExecuteResult } from '../exec/execute.js';
-import { matchTargets } from '../graph/select.js';
+import { defaultTargets, matchTargets } from '../graph/select.js';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { openEngine } from '../plan/context.js';
 import type { Project } from '../project.js';
 import type { Reporter } from '../report/events.js';
@@ -29,12 +31,13 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets);
+  const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
   const force = new Set(opts.force === true ? matchTargets(effectiveTargets.length ? effectiveTargets : order, project.selectable) : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   const controller = interruptController();
-  const code = await runOnce(project, order, { ...opts, forceSet: force }, globals, controller.signal);
+  const code = await runOnce(project, order, { ...opts, forceSet: force, requested }, globals, controller.signal);
   if (opts.watch && !controller.signal.aborted) {
     const { watchAndRerun } = await import('./watch.js');
-    await watchAndRerun(project, order, (changed: string[]) => runOnce(project, changed, { ...opts, forceSet: new Set() }, globals, controller.signal), controller.signal, globals);
+    await watchAndRerun(project, order, (changed: string[]) => runOnce(project, changed, { ...opts, forceSet: new Set(), requested }, globals, controller.signal), controller.signal, globals);
     process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     return;
   }
@@ -44,7 +47,7 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
 async function runOnce(
   project: Project,
   order: string[],
-  opts: RunOptions & { forceSet: Set<string> },
+  opts: RunOptions & { forceSet: Set<string>; requested: string[] },
   globals: GlobalOptions,
   signal: AbortSignal,
 ): Promise<number> {
@@ -72,11 +75,28 @@ async function runOnce(
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
     if (!opts.dryRun) engine.records.compactIfLarge();
+    if (!opts.dryRun && !globals.quiet) announceOutputs(project, opts.requested, reporter);
     await reporter.summary({ type: 'summary', ...result.counts, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
     return exitCode(result);
   } finally {
     if (lock) lock.release();
   }
+}
+
+/** Where the results are: the outputs of the stages the user asked for (not of everything upstream). */
+function announceOutputs(project: Project, requested: string[], reporter: Reporter): void {
+  const outs = requested.flatMap((name) => project.stages.get(name)?.outs ?? []).flatMap((o) => listed(project.root, o));
+  if (outs.length === 0 || outs.length > 20) return;
+  reporter.note(`outputs:\n${outs.map((o) => `  ${o}`).join('\n')}`);
+}
+
+/** A file itself; a folder as the files in it (a few), so the user sees e.g. the muxed film's name. */
+function listed(root: string, out: string): string[] {
+  const abs = path.join(root, out);
+  if (!existsSync(abs)) return [];
+  if (!statSync(abs).isDirectory()) return [out];
+  const files = readdirSync(abs).sort();
+  return files.length > 0 && files.length <= 5 ? files.map((f) => `${out}/${f}`) : [out + '/'];
 }
 
 function exitCode(result: ExecuteResult): number {

@@ -1,7 +1,6 @@
 /** Runs one stage command in its own process group, output to its log file. */
 import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 
 export interface ProcessSpec {
   cmd: string | string[];
@@ -34,6 +33,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   const terminate = () => killGroup(pid);
   spec.signal.addEventListener('abort', terminate, { once: true });
   try {
+    const { execa } = await import('execa');
     const child = execa(file!, args, {
       cwd: spec.cwd,
       env: spec.env,

@@ -1,5 +1,5 @@
 /** Targets (stage names, groups, foreach templates, globs) → the stages to bring up to date. */
-import picomatch from 'picomatch';
+import { picomatch } from '../util/lazy.js';
 import { isGlob } from '../spec/paths.js';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
@@ -41,7 +41,7 @@ function namesFor(target: string, g: Selectable): string[] {
   const instances = g.names.filter((n) => g.templates[n] === target);
   if (instances.length) return instances;
   if (isGlob(target)) {
-    const matches = picomatch(target, { dot: true });
+    const matches = picomatch()(target, { dot: true });
     return g.names.filter((n) => matches(n));
   }
   return [];

@@ -1,9 +1,9 @@
 /** The key of a stage: every input that, when it changes, must make the stage run again. */
-import { globSync } from 'tinyglobby';
 import { digestBytes } from '../hash/index.js';
 import { isGlob } from '../spec/paths.js';
 import type { Stage } from '../spec/types.js';
 import type { KeyParts } from '../state/records.js';
+import { globSync } from '../util/lazy.js';
 import { stableStringify } from '../util/stable-json.js';
 import { absolute, type EngineContext } from './context.js';
 
