@@ -1,6 +1,7 @@
 /** pipe run: bring the targets up to date. */
 import { availableParallelism, totalmem } from 'node:os';
 import { ResourcePool } from '../exec/resources.js';
+import { requireNetworkIsolation } from '../exec/isolation.js';
 import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -33,6 +34,8 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
   const order = selectStages(project, effectiveTargets);
   const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
   const force = new Set(opts.force === true ? matchTargets(effectiveTargets.length ? effectiveTargets : order, project.selectable) : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
+  if (opts.network === false) requireNetworkIsolation('--no-network');
+  else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
   const controller = interruptController();
   const code = await runOnce(project, order, { ...opts, forceSet: force, requested }, globals, controller.signal);
   if (opts.watch && !controller.signal.aborted) {
@@ -57,6 +60,7 @@ async function runOnce(
     command: `pipe run ${process.argv.slice(3).join(' ')}`.trim(),
     signal,
     onWait: (h) => reporter.note(`waiting for another run of this project to finish: pid ${h.pid} (${h.command}), started ${h.started}`),
+    outputDirs: [...project.stages.values()].flatMap((s) => s.outs.map((o) => path.dirname(path.join(project.root, o)))),
   }).catch((err) => {
     if (signal.aborted) return 'interrupted' as const;
     throw err;

@@ -14,6 +14,7 @@ import { ResourcePool } from './resources.js';
 import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
 import { stageEnvironment } from './environment.js';
 import { runProcess } from './process.js';
+import { ProcessRegistry } from '../state/recover.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 
 export interface ExecuteOptions {
@@ -54,9 +55,11 @@ class Run {
   /** stage -> output digest, as produced or confirmed in this run */
   private readonly outputs = new Map<string, string>();
   private readonly fetchContext: FetchRunContext;
+  private readonly processes: ProcessRegistry;
 
   constructor(private readonly ctx: EngineContext, private readonly opts: ExecuteOptions, private readonly reporter: Reporter) {
     this.fetchContext = { engine: ctx, offline: opts.offline, signal: opts.signal, reporter };
+    this.processes = new ProcessRegistry(ctx.project.stateDir);
   }
 
   get stopping(): boolean {
@@ -157,13 +160,16 @@ class Run {
       logFile,
       signal: this.opts.signal,
       noNetwork: this.opts.noNetwork || stage.network === false,
+      registry: { add: (pgid) => this.processes.add(pgid, stage.name), remove: (pgid) => this.processes.remove(pgid) },
     });
     const log = path.relative(process.cwd(), logFile) || logFile;
+    const isolated = this.opts.noNetwork || stage.network === false;
     if (result.interrupted) return this.fail(stage, began, 'interrupted', { log });
     if (result.spawnError) return this.fail(stage, began, `could not start: ${result.spawnError}`, { log });
     if (result.exitCode !== 0) {
       const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
-      return this.fail(stage, began, `command failed (${how})`, { log, tail: result.tail });
+      const note = isolated ? ' — it ran without network access (--no-network / network: false); a download attempt fails like this' : '';
+      return this.fail(stage, began, `command failed (${how})${note}`, { log, tail: result.tail });
     }
     const unwritten = this.unwrittenOutputs(stage, before);
     if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: result.tail });

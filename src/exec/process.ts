@@ -10,6 +10,8 @@ export interface ProcessSpec {
   signal: AbortSignal;
   /** run inside a fresh network namespace with no interfaces up */
   noNetwork?: boolean;
+  /** told the process group while it runs, so a later run can stop it if this pipe is killed */
+  registry?: { add(pgid: number): void; remove(pgid: number): void };
 }
 
 export interface ProcessResult {
@@ -48,8 +50,10 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       windowsHide: true,
     });
     pid = child.pid;
+    if (pid) spec.registry?.add(pid);
     const result = await child;
     killGroup(pid, 'SIGKILL'); // leftovers the stage started and left behind
+    if (pid) spec.registry?.remove(pid);
     const interrupted = spec.signal.aborted;
     const spawnError = result.failed && result.exitCode === undefined && !result.signal && !interrupted
       ? result.originalMessage ?? result.shortMessage : undefined;

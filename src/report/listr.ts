@@ -1,12 +1,14 @@
 /** The terminal view: a listr2 task per stage with a spinner while it runs; skipped and restored stages dimmed. */
-import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
+import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
-import { bytes, duration, paint, summaryLine, type Paint } from './format.js';
+import { duration, paint, summaryLine, type Paint } from './format.js';
+import { TransferTracker } from './transfer.js';
 
 interface Slot {
   started: (reason: string) => void;
   finished: (e: StageEvent) => void;
   task?: ListrTaskWrapper<unknown, any, any>;
+  transfer?: TransferTracker;
   startedPromise: Promise<string>;
   finishedPromise: Promise<StageEvent>;
 }
@@ -28,12 +30,12 @@ export class ListrReporter implements Reporter {
     this.dryRun = dryRun;
     for (const name of stages) this.slots.set(name, newSlot());
     const list = new Listr(
-      stages.map((name) => ({ title: this.p.dim(name), task: (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => this.follow(name, task) })),
+      stages.map((name) => ({ title: `${name} ${this.p.dim('· waiting')}`, task: (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => this.follow(name, task) })),
       {
         concurrent: true,
         exitOnError: false,
         collectErrors: false,
-        rendererOptions: { collapseSkips: true, suffixSkips: false, timer: PRESET_TIMER, collapseErrors: true, showErrorMessage: true },
+        rendererOptions: { collapseSkips: true, suffixSkips: false, collapseErrors: true, showErrorMessage: true },
       },
     );
     this.running = list.run().catch(() => undefined);
@@ -50,10 +52,11 @@ export class ListrReporter implements Reporter {
   }
 
   progress(e: ProgressEvent): void {
-    const task = this.slots.get(e.stage)?.task;
-    if (!task) return;
-    const of = e.total ? ` / ${bytes(e.total)}` : '';
-    task.output = `${e.file}: ${bytes(e.bytes)}${of}${e.done ? ' ✓' : ''}`;
+    const slot = this.slots.get(e.stage);
+    if (!slot?.task) return;
+    slot.transfer ??= new TransferTracker();
+    slot.transfer.update(e);
+    slot.task.output = `${slot.transfer.describe()}  ${this.p.dim(e.file)}`;
   }
 
   note(text: string): void {
@@ -77,7 +80,7 @@ export class ListrReporter implements Reporter {
     const slot = this.slots.get(name)!;
     slot.task = task;
     const first = await Promise.race([slot.startedPromise.then((reason) => ({ reason })), slot.finishedPromise]);
-    if ('reason' in first && !('type' in first)) task.title = `${name} ${this.p.dim(first.reason)}`;
+    if ('reason' in first && !('type' in first)) task.title = `${name} ${this.p.dim(`· ${first.reason}`)}`;
     const e = await slot.finishedPromise;
     const label = `${name} ${this.p.dim(duration(e.ms))}`;
     if (e.status === 'skipped') return task.skip(this.p.dim(`${name} · ${e.reason}`));

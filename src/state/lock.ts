@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive, recoverAfterCrash, RECOVER_MARKER } from './recover.js';
 
 export interface LockHolder {
   pid: number;
@@ -22,7 +23,13 @@ const UNWRITTEN_GRACE_MS = 5000;
 
 export async function acquireLock(
   stateDir: string,
-  opts: { command: string; onWait?: (holder: LockHolder) => void; signal?: AbortSignal },
+  opts: {
+    command: string;
+    onWait?: (holder: LockHolder) => void;
+    signal?: AbortSignal;
+    /** folders holding declared outputs: swept for a killed run's temp files when a stale lock was broken */
+    outputDirs?: readonly string[];
+  },
 ): Promise<Lock> {
   mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, 'lock');
@@ -30,7 +37,10 @@ export async function acquireLock(
   let announced = false;
   let delay = 50;
   for (;;) {
-    if (tryCreate(file, me)) return { release: () => releaseIfMine(file) };
+    if (tryCreate(file, me)) {
+      recoverAfterCrash(stateDir, opts.outputDirs);
+      return { release: () => releaseIfMine(file) };
+    }
     const holder = readHolder(file);
     if (isStale(file, holder)) {
       breakStale(file, holder);
@@ -82,19 +92,12 @@ function isStale(file: string, holder: LockHolder | undefined): boolean {
   return !isAlive(holder.pid);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Moves the stale lock aside; if what was moved turns out to be a fresh lock of another run, puts it back. */
 function breakStale(file: string, seen: LockHolder | undefined): void {
   const aside = `${file}.stale.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
+    closeSync(openSync(path.join(path.dirname(file), RECOVER_MARKER), 'w'));
     renameSync(file, aside);
   } catch {
     return;
