@@ -9,7 +9,7 @@ import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
-import { writeFileAtomic } from './state/atomic.js';
+import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';

@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** What the stat cache remembers of one file. */
 export interface CachedFile {
@@ -43,23 +42,4 @@ export function saveCacheFile(file: string, digestName: string, entries: Map<str
     parts.push(p, '\t', e.key, '\t', e.hash, '\n');
   }
   writeFileAtomic(file, parts.join(''));
-}
-
-/** temp file in the same folder + fsync + rename: readers see the old or the new file, never a torn one. */
-export function writeFileAtomic(file: string, data: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
