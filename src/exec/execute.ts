@@ -87,7 +87,8 @@ class Run {
     const upstream = this.upstreamOutputs(stage);
     if (this.opts.dryRun && Object.values(upstream).includes(PENDING)) {
       const waiting = Object.keys(upstream).filter((u) => upstream[u] === PENDING);
-      return this.wouldRun(stage, started, [`upstream stage ${waiting.join(', ')} will run first`]);
+      const state = this.ctx.records.stage(stage.name) ? 'stale' : 'never-run';
+      return this.wouldRun(stage, started, [`upstream stage ${waiting.join(', ')} will run first`], state);
     }
     const force = this.opts.force.has(stage.name);
     if (stage.fetch) {
