@@ -1,7 +1,6 @@
 /** Options every command shares, and the parsing of --set and of the pipeline's own shorthands. */
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
-import { parse as parseYaml } from 'yaml';
 
 export interface GlobalOptions {
   file?: string;
@@ -19,20 +18,20 @@ export interface DeclaredArg {
 }
 
 /** KEY=VALUE; a value in [brackets] is a YAML list, anything else a string. */
-export function parseSets(sets: string[]): Record<string, unknown> {
+export async function parseSets(sets: string[]): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
   for (const item of sets) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UserError(`--set ${item}: expected KEY=VALUE`);
-    result[item.slice(0, eq)] = parseValue(item.slice(eq + 1), `--set ${item}`);
+    result[item.slice(0, eq)] = await parseValue(item.slice(eq + 1), `--set ${item}`);
   }
   return result;
 }
 
-function parseValue(text: string, what: string): unknown {
+async function parseValue(text: string, what: string): Promise<unknown> {
   if (!text.startsWith('[')) return text;
   try {
-    const value = parseYaml(text) as unknown;
+    const value = (await import('yaml')).parse(text) as unknown;
     if (Array.isArray(value)) return value.map(String);
   } catch {
     /* fall through */

@@ -7,13 +7,13 @@ const RUN_OPTIONS = ['--set', '--jobs', '--dry-run', '--force', '--keep-going', 
 
 export async function open(globals: GlobalOptions, setOptions: string[] = []): Promise<Project> {
   const file = findPipelineFile(globals.file);
-  return openProject(file, parseSets(setOptions));
+  return openProject(file, await parseSets(setOptions));
 }
 
 /** For run: words that are not targets are the pipeline's declared shorthands (--media FILE, -t es). */
 export async function openWithShorthands(globals: GlobalOptions, setOptions: string[], words: string[]): Promise<{ project: Project; targets: string[]; sets: Record<string, unknown> }> {
   const file = findPipelineFile(globals.file);
-  const explicit = parseSets(setOptions);
+  const explicit = await parseSets(setOptions);
   if (!words.some((w) => w.startsWith('-') && w !== '-')) {
     return { project: await openProject(file, explicit), targets: words, sets: explicit };
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 export async function validateCommand(opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
   const file = findPipelineFile(globals.file);
-  const project = await openProject(file, parseSets(opts.set), { useCompiled: false });
+  const project = await openProject(file, await parseSets(opts.set), { useCompiled: false });
   const summary = { file: path.relative(process.cwd(), file) || file, stages: project.graph.order.length, groups: Object.keys(project.pipeline.groups).length };
   if (globals.json) process.stdout.write(JSON.stringify({ valid: true, ...summary }) + '\n');
   else if (!globals.quiet) process.stdout.write(`${summary.file}: valid (${summary.stages} stages, ${summary.groups} groups)\n`);

@@ -186,6 +186,7 @@ class Run {
     const before = new Map<string, string | undefined>();
     for (const out of stage.outs) {
       const abs = absolute(this.ctx, out);
+      this.ctx.stats.invalidate(abs);
       mkdirSync(path.dirname(abs), { recursive: true });
       before.set(out, statSignature(abs));
     }

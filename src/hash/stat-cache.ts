@@ -22,6 +22,8 @@ export class StatCache {
   readonly counters = { filesRead: 0, bytesRead: 0 };
   private entries: Map<string, CachedFile> | undefined;
   private dirty = false;
+  /** what this process already saw, path -> result */
+  private readonly seen = new Map<string, PathHash>();
   private readonly racyWindowNs: bigint;
 
   constructor(
@@ -33,6 +35,20 @@ export class StatCache {
 
   /** Content hash of a file or folder; re-reads only files whose stat changed since they were last hashed. */
   async hash(absPath: string): Promise<PathHash> {
+    const result = await this.hashUncached(absPath);
+    this.seen.set(absPath, result);
+    return result;
+  }
+
+  /**
+   * Forgets what this process saw of a path (call before a stage may rewrite it). Within one run a path is
+   * stat'ed once: an output checked for its producer is not stat'ed again as the dep of its consumers.
+   */
+  invalidate(absPath: string): void {
+    this.seen.delete(absPath);
+  }
+
+  private async hashUncached(absPath: string): Promise<PathHash> {
     const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
     if (!st) return this.forgetMissing(absPath);
     if (st.isFile()) {
@@ -45,6 +61,14 @@ export class StatCache {
 
   /** The cached result if every stat still matches and is not racy, else undefined. Reads no content. */
   peek(absPath: string): PathHash | undefined {
+    const seen = this.seen.get(absPath);
+    if (seen) return seen;
+    const result = this.peekUncached(absPath);
+    if (result) this.seen.set(absPath, result);
+    return result;
+  }
+
+  private peekUncached(absPath: string): PathHash | undefined {
     const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
     if (!st) return { kind: 'missing', hash: '', size: 0 };
     if (st.isFile()) {

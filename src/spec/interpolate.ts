@@ -21,6 +21,9 @@ export function hasReference(text: string): boolean {
 /** Replaces every ${ref}; `$${` stands for a literal `${`. */
 export function interpolateString(text: string, lookup: Lookup, opts: { shell?: boolean } = {}): string {
   if (!text.includes('${')) return text;
+  if (text.replace(REFERENCE, '').includes('${')) {
+    throw new InterpolationError(`unterminated '\${' in '${text}' (write $\${ for a literal \${)`);
+  }
   return text.replace(REFERENCE, (match, ref: string | undefined) => {
     if (ref === undefined) return '${';
     const value = resolve(ref, lookup);

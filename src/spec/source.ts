@@ -1,6 +1,6 @@
 /** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
 import { readFileSync, statSync } from 'node:fs';
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { PipelineError } from '../util/errors.js';
 
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -23,6 +23,7 @@ export function readYamlSource(file: string, displayName = file): YamlSource {
 }
 
 export function parseYamlSource(text: string, file: string): YamlSource {
+  rejectControlCharacters(text, file);
   const lines = new LineCounter();
   let doc: Document;
   try {
@@ -44,7 +45,48 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     const at = aliasPosition(doc, lines);
     throw new PipelineError(file, at?.line, at?.col, `invalid YAML: ${firstLine((err as Error).message)}`);
   }
+  if (isCyclic(value)) {
+    const at = recursiveAliasPosition(doc, lines);
+    throw new PipelineError(file, at?.line, at?.col, 'invalid YAML: an alias refers to the node that contains it (a recursive structure)');
+  }
   return { file, text, doc, lines, value };
+}
+
+/** YAML forbids C0 control characters other than tab and line breaks; a NUL would reach a command as garbage. */
+function rejectControlCharacters(text: string, file: string): void {
+  const at = text.search(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/);
+  if (at < 0) return;
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const col = at - before.lastIndexOf('\n');
+  const code = text.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase();
+  throw new PipelineError(file, line, col, `invalid YAML: control character U+${code} is not allowed`);
+}
+
+/** toJS turns `&x [*x]` into a JS cycle, which every later walk would recurse into forever. */
+function isCyclic(value: unknown, onPath = new Set<object>(), done = new Set<object>()): boolean {
+  if (value === null || typeof value !== 'object' || done.has(value)) return false;
+  if (onPath.has(value)) return true;
+  onPath.add(value);
+  for (const child of value instanceof Map ? value.values() : Object.values(value)) {
+    if (isCyclic(child, onPath, done)) return true;
+  }
+  onPath.delete(value);
+  done.add(value);
+  return false;
+}
+
+function recursiveAliasPosition(doc: Document, lines: LineCounter): { line: number; col: number } | undefined {
+  let found: { line: number; col: number } | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      const target = alias.resolve(doc);
+      if (!found && target?.range && alias.range && target.range[0] <= alias.range[0] && alias.range[0] < target.range[1]) {
+        found = lines.linePos(alias.range[0]);
+      }
+    },
+  });
+  return found ?? aliasPosition(doc, lines);
 }
 
 function readUtf8(file: string, displayName: string): string {

@@ -53,7 +53,8 @@ const COMPACT_MIN_LINES = 2000;
 
 export class RecordStore {
   private readonly stages = new Map<string, StageRecord>();
-  private readonly runs = new Map<string, RunCacheEntry>();
+  /** key -> entry, or its JSON line not parsed yet (most are never asked for) */
+  private readonly runs = new Map<string, RunCacheEntry | string>();
   private lines = 0;
   private fd: number | undefined;
   private lastSync = 0;
@@ -64,10 +65,11 @@ export class RecordStore {
     if (!existsSync(this.file)) return this;
     const text = readFileSync(this.file, 'utf8');
     for (const raw of text.split('\n')) {
-      const line = parseLine(raw);
-      if (!line) continue;
+      if (!verified(raw)) continue;
       this.lines++;
-      this.apply(line);
+      const lazyKey = runCacheKey(raw);
+      if (lazyKey) this.runs.set(lazyKey, raw);
+      else this.applyJson(raw);
     }
     return this;
   }
@@ -77,7 +79,11 @@ export class RecordStore {
   }
 
   run(key: string): RunCacheEntry | undefined {
-    return this.runs.get(key);
+    const entry = this.runs.get(key);
+    if (typeof entry !== 'string') return entry;
+    const parsed = (JSON.parse(entry.slice(JSON_START)) as { r: RunCacheEntry }).r;
+    this.runs.set(key, parsed);
+    return parsed;
   }
 
   allStages(): StageRecord[] {
@@ -85,7 +91,7 @@ export class RecordStore {
   }
 
   allRuns(): RunCacheEntry[] {
-    return [...this.runs.values()];
+    return [...this.runs.keys()].map((key) => this.run(key)!);
   }
 
   /**
@@ -116,7 +122,7 @@ export class RecordStore {
   private rewrite(): void {
     this.close();
     const lines = [...this.stages.values()].map((s) => formatLine({ s }))
-      .concat([...this.runs.values()].map((r) => formatLine({ r })));
+      .concat(this.allRuns().map((r) => formatLine({ r })));
     writeFileAtomic(this.file, lines.join(''));
     this.lines = lines.length;
   }
@@ -141,6 +147,14 @@ export class RecordStore {
     this.lastSync = Date.now();
   }
 
+  private applyJson(raw: string): void {
+    try {
+      this.apply(JSON.parse(raw.slice(JSON_START)) as Line);
+    } catch {
+      /* a checksummed line that is not JSON cannot happen unless written by something else: ignore it */
+    }
+  }
+
   private apply(line: Line): void {
     if ('s' in line) this.stages.set(line.s.name, line.s);
     else if ('r' in line) this.runs.set(line.r.key, line.r);
@@ -153,14 +167,20 @@ function formatLine(line: Line): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
-function parseLine(raw: string): Line | undefined {
-  if (raw.length < 10 || raw[8] !== ' ') return undefined;
-  const json = raw.slice(9);
-  if (crc32(json).toString(16).padStart(8, '0') !== raw.slice(0, 8)) return undefined;
-  try {
-    return JSON.parse(json) as Line;
-  } catch {
-    return undefined;
-  }
+const JSON_START = 9;
+const RUN_PREFIX = '{"r":{"key":"';
+
+/** The checksum matches: the line was written whole (a torn last line after a crash does not). */
+function verified(raw: string): boolean {
+  if (raw.length <= JSON_START || raw[8] !== ' ') return false;
+  return crc32(raw.slice(JSON_START)).toString(16).padStart(8, '0') === raw.slice(0, 8);
+}
+
+/** The key of a run-cache line, read without parsing the JSON. */
+function runCacheKey(raw: string): string | undefined {
+  if (!raw.startsWith(RUN_PREFIX, JSON_START)) return undefined;
+  const start = JSON_START + RUN_PREFIX.length;
+  const end = raw.indexOf('"', start);
+  return end > start ? raw.slice(start, end) : undefined;
 }
 
