@@ -13,7 +13,7 @@ import type { OutputRecord } from '../state/records.js';
 import { ResourcePool } from './resources.js';
 import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
 import { stageEnvironment } from './environment.js';
-import { runProcess } from './process.js';
+import { localRunner, type StageRunner } from './runner.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 
@@ -28,6 +28,8 @@ export interface ExecuteOptions {
   noNetwork: boolean;
   signal: AbortSignal;
   resources: ResourcePool;
+  /** where commands run (default: local processes) */
+  runner?: StageRunner;
 }
 
 export interface ExecuteResult {
@@ -154,7 +156,7 @@ class Run {
   private async runCommand(stage: Stage, inputs: StageInputs, reasons: string[], began: number): Promise<'ok' | 'failed'> {
     const before = this.prepareOutputs(stage);
     const logFile = logFileOf(this.ctx, stage);
-    const result = await runProcess({
+    const result = await (this.opts.runner ?? localRunner).run({
       cmd: stage.cmd!,
       cwd: this.ctx.project.root,
       env: stageEnvironment(this.ctx.project.pipeline, stage, this.ctx.fetchStages),
