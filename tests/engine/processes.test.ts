@@ -57,21 +57,25 @@ stages:
 
 describe('the project lock', () => {
   test('two runs at once: the second waits, both succeed, the work is done once', async () => {
+    // the stage holds the lock until the test has seen the second run say it is waiting
     const p = project(`version: 1
 stages:
   work:
-    cmd: touch started; sleep 0.5; echo work >> ran.log; echo out > out.txt
+    cmd: touch started; i=0; while [ ! -f go ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; echo work >> ran.log; echo out > out.txt
     outs: [out.txt]
 `);
     const first = p.start(['run']);
     await waitForFile(p.path('started'));
     const second = p.start(['run']);
+    let secondErr = '';
+    second.stderr?.on('data', (chunk: Buffer) => (secondErr += chunk.toString()));
+    await expect.poll(() => secondErr, { timeout: 10_000, interval: 50 }).toMatch(/waiting/i);
+    p.write('go', '');
     const [a, b] = [toResult(await first), toResult(await second)];
     ok(a);
     ok(b);
     expect(statuses(a)).toEqual({ work: 'ran' });
     expect(statuses(b)).toEqual({ work: 'skipped' });
-    expect(b.stderr).toMatch(/waiting/i);
     expect(p.lines('ran.log')).toEqual(['work']);
     expect(p.read('out.txt')).toBe('out\n');
   });
