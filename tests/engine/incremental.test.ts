@@ -2,7 +2,7 @@
  * Incrementality through the real CLI: each test is a fresh project whose commands append a line to
  * `ran.log` (a side channel the fixture deliberately leaves undeclared) so we see which commands executed.
  */
-import { appendFileSync, rmSync, utimesSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { makeProject, ok, statuses, summary, type TestProject } from '../helpers/pipe-project.js';
 
@@ -142,6 +142,39 @@ stages:
     expect(statuses(r)).toEqual({ prep: 'ran', upper: 'skipped', count: 'skipped', greet: 'skipped' });
     expect(p.lines('ran.log')).toEqual(expect.arrayContaining(['prep']));
     expect(p.lines('ran.log').filter((l) => l === 'upper')).toHaveLength(1);
+  });
+  test('an edit that keeps the size and the mtime is still seen', async () => {
+    const p = chain();
+    expect((await p.run()).code).toBe(0);
+    const { atime, mtime } = statSync(p.path('in.txt'));
+    p.write('in.txt', 'xyz\nsecond line\n'); // same length
+    utimesSync(p.path('in.txt'), atime, mtime);
+    const r = ok(await p.run());
+    expect(statuses(r)).toMatchObject({ prep: 'ran', upper: 'ran' });
+    expect(p.read('upper.txt')).toBe('XYZ\n');
+  });
+
+  test('folders: a file added to a dep folder reruns; a deleted output folder is restored', async () => {
+    const p = project(`version: 1
+stages:
+  bundle:
+    cmd: mkdir -p out/dir && cat src/*.txt > out/dir/all.txt && echo x > out/dir/x.txt; echo bundle >> ran.log
+    deps: [src]
+    outs: [out/dir]
+  use:
+    cmd: cat out/dir/all.txt > use.txt; echo use >> ran.log
+    deps: [out/dir/all.txt]
+    outs: [use.txt]
+`, { 'src/a.txt': 'a\n' });
+    ok(await p.run());
+    p.write('src/b.txt', 'b\n');
+    expect(statuses(ok(await p.run()))).toEqual({ bundle: 'ran', use: 'ran' });
+    expect(p.read('use.txt')).toBe('a\nb\n');
+    rmSync(p.path('out'), { recursive: true });
+    expect(statuses(ok(await p.run()))).toEqual({ bundle: 'restored', use: 'skipped' });
+    expect(p.read('out/dir/all.txt')).toBe('a\nb\n');
+    expect(p.read('out/dir/x.txt')).toBe('x\n');
+    expect(p.lines('ran.log')).toEqual(['bundle', 'use', 'bundle', 'use']);
   });
 });
 
