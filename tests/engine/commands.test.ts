@@ -251,3 +251,36 @@ stages:
     expect(p.read('careful.txt')).toBe('careful\n');
   });
 });
+
+describe.concurrent('targets', () => {
+  const TARGETS = `version: 1
+vars:
+  langs: [fr, de]
+groups:
+  default: [solo]
+  both: ["tr@*", other]
+stages:
+  tr:
+    foreach: langs
+    cmd: echo \${item} > "out/\${item}.txt"
+    outs: ["out/\${item}.txt"]
+  solo:
+    cmd: echo solo > solo.txt
+    outs: [solo.txt]
+  other:
+    cmd: echo other > other.txt
+    outs: [other.txt]
+`;
+
+  test('no target runs the default group; a group and a glob select by name', async () => {
+    const p = project(TARGETS);
+    expect(Object.keys(statuses(ok(await p.run())))).toEqual(['solo']);
+    const group = Object.keys(statuses(ok(await p.run('both')))).sort();
+    expect(group).toHaveLength(3);
+    expect(group[0]).toBe('other');
+    expect(group.slice(1).every((n) => n.startsWith('tr@'))).toBe(true);
+    const glob = Object.keys(statuses(ok(await p.run('tr@f*'))));
+    expect(glob).toHaveLength(1);
+    expect(glob[0]).toMatch(/^tr@fr/);
+  });
+});

@@ -102,6 +102,14 @@ stages:
     expect(p.exists('x.txt')).toBe(false);
   });
 
+  test('a wrong command line exits 2 without running anything', async () => {
+    const p = project('version: 1\nstages:\n  build:\n    cmd: echo > x.txt\n    outs: [x.txt]\n');
+    for (const args of [['run', '--bogus'], ['run', '-j', '0'], ['run', '--set', 'novalue'], ['frobnicate'], ['explain', 'nope']]) {
+      userError(await p.pipe(args, { json: false }));
+    }
+    expect(p.exists('x.txt')).toBe(false);
+  });
+
   test('validate: exit 0 for a valid file', async () => {
     const p = project('version: 1\nstages:\n  build:\n    cmd: echo > x.txt\n    outs: [x.txt]\n');
     const r = ok(await p.pipe(['validate'], { json: false }));
