@@ -13,7 +13,7 @@ for tool in flite sox ffmpeg; do
 done
 
 silence() { # NAME SECONDS
-  sox -n -r 16000 -c 1 -b 16 "$tmp/$1.wav" trim 0 "$2"
+  sox -R -D -n -r 16000 -c 1 -b 16 "$tmp/$1.wav" trim 0 "$2"
 }
 
 # build NAME LEAD TAIL "pause1 pause2 ..." < sentences (one per line)
@@ -27,7 +27,7 @@ build() {
     [ -n "$sentence" ] || continue
     i=$((i + 1))
     flite -voice slt -t "$sentence" -o "$tmp/${name}_raw$i.wav"
-    sox "$tmp/${name}_raw$i.wav" -r 16000 -c 1 -b 16 "$tmp/${name}_s$i.wav"
+    sox -R -D "$tmp/${name}_raw$i.wav" -r 16000 -c 1 -b 16 "$tmp/${name}_s$i.wav"
     parts="$parts $tmp/${name}_s$i.wav"
     if [ $# -gt 0 ]; then
       silence "${name}_p$i" "$1"; shift
@@ -36,10 +36,10 @@ build() {
   done
   silence "${name}_tail" "$tail"
   # shellcheck disable=SC2086
-  sox $parts "$tmp/${name}_tail.wav" "$tmp/$name.wav"
+  sox -R -D $parts "$tmp/${name}_tail.wav" "$tmp/$name.wav"
   ffmpeg -v error -y -f lavfi -i testsrc2=size=320x180:rate=15 -i "$tmp/$name.wav" \
-    -map 0:v -map 1:a -c:v libx264 -preset veryfast -crf 32 -pix_fmt yuv420p \
-    -c:a aac -b:a 64k -shortest -map_metadata -1 -fflags +bitexact \
+    -map 0:v -map 1:a -c:v libx264 -preset veryfast -crf 32 -pix_fmt yuv420p -threads 1 \
+    -c:a aac -b:a 64k -shortest -map_metadata -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact \
     -metadata:s:a:0 language=eng "$here/$name.mp4"
 }
 
