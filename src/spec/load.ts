@@ -93,7 +93,7 @@ class Loader {
         throw new PipelineError(this.src.file, undefined, undefined,
           `--set ${name}: no such var${didYouMean(name, Object.keys(declared))}; declared: ${Object.keys(declared).join(', ') || 'none'}`);
       }
-      declared[name] = value;
+      declared[name] = likeDeclared(declared[name], value);
     }
     const resolved: Record<string, unknown> = {};
     const resolving = new Set<string>();
@@ -333,4 +333,15 @@ class Loader {
       return undefined;
     }
   }
+}
+
+/**
+ * A --set value arrives as text; where the declared var is a number or a boolean and the text spells one
+ * exactly (`--set n=2` for `n: 1`), it takes that type, so `--set n=1` is the declared value, not a new key.
+ */
+function likeDeclared(declared: unknown, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (typeof declared === 'number' && value.trim() !== '' && String(Number(value)) === value) return Number(value);
+  if (typeof declared === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
 }

@@ -122,6 +122,23 @@ stages:
     expect(p.lines('ran.log')).toEqual(['train', 'train']);
   });
 
+  test('--set spelling the declared value of a number var changes nothing', async () => {
+    const p = project(`version: 1
+vars: {epochs: 3, fast: false}
+stages:
+  train:
+    cmd: echo \${epochs} \${fast} > w.txt; echo train >> ran.log
+    params: [epochs, fast]
+    outs: [w.txt]
+`);
+    ok(await p.run());
+    expect(statuses(ok(await p.run('--set', 'epochs=3', '--set', 'fast=false')))).toEqual({ train: 'skipped' });
+    const changed = ok(await p.run('--set', 'epochs=4'));
+    expect(changed.events.find((e) => e.type === 'stage')?.reason).toContain('param epochs changed: 3 -> 4');
+    expect(p.read('w.txt')).toBe('4 false\n');
+    expect(p.lines('ran.log')).toEqual(['train', 'train']);
+  });
+
   test('editing a command reruns the stage', async () => {
     const p = chain();
     expect((await p.run()).code).toBe(0);
