@@ -49,6 +49,25 @@ describe.concurrent('failures', () => {
     expect(p.lines('ran.log')).toEqual(['one', 'two', 'two', 'three']);
   });
 
+  test('a failed rerun records nothing: the last good record stays and a revert needs no run', async () => {
+    const p = project(`version: 1
+stages:
+  up:
+    cmd: echo up >> ran.log; grep -v bad in.txt > up.txt
+    deps: [in.txt]
+    outs: [up.txt]
+`, { 'in.txt': 'abc\n' });
+    ok(await p.run());
+    p.write('in.txt', 'bad\n');
+    expect(statuses(expectExit(await p.run(), 1))).toEqual({ up: 'failed' });
+    const status = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { state: string }[] };
+    expect(status.stages[0]?.state).toBe('stale');
+    p.write('in.txt', 'abc\n');
+    expect(statuses(ok(await p.run()))).toEqual({ up: 'restored' });
+    expect(p.read('up.txt')).toBe('abc\n');
+    expect(p.lines('ran.log')).toEqual(['up', 'up']);
+  });
+
   test('the log of a stage is under .pipe/logs and its tail is printed on failure', async () => {
     const p = project(THREE, { 'in.txt': 'data\n', 'flag.txt': 'bad\n' });
     const json = expectExit(await p.run(), 1);
