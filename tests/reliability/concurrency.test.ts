@@ -1,0 +1,130 @@
+/**
+ * Several `pipe run` on one project at once: one writer at a time through .pipe/lock, the others wait and
+ * say for whom; the result equals a serial run and every stage runs once. A lock left by a killed run is
+ * taken over.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { corruptRecordLines, listFiles, ndjson, pipeAsync, pipeSync, removeProject, stackLines, tempFilesUnder, tempProject } from './helpers.js';
+
+const PIPELINE = `version: 1
+stages:
+  root:
+    cmd: "sleep 0.1; cat src/in.txt > out/root.txt"
+    deps: [src/in.txt]
+    outs: [out/root.txt]
+${[1, 2, 3].map((i) => `  a${i}:
+    cmd: "sleep 0.05; { cat ${i === 1 ? 'out/root.txt' : `out/a${i - 1}.txt`}; echo a${i}; } > out/a${i}.txt"
+    deps: [${i === 1 ? 'out/root.txt' : `out/a${i - 1}.txt`}]
+    outs: [out/a${i}.txt]
+  b${i}:
+    cmd: "sleep 0.05; { cat ${i === 1 ? 'out/root.txt' : `out/b${i - 1}.txt`}; echo b${i}; } > out/b${i}.txt"
+    deps: [${i === 1 ? 'out/root.txt' : `out/b${i - 1}.txt`}]
+    outs: [out/b${i}.txt]`).join('\n')}
+`;
+const STAGE_COUNT = 7;
+
+const projects: string[] = [];
+afterAll(() => projects.forEach(removeProject));
+
+function project(): string {
+  const dir = tempProject('conc', { 'pipeline.yaml': PIPELINE, 'src/in.txt': 'input\n' });
+  mkdirSync(path.join(dir, 'out'), { recursive: true });
+  projects.push(dir);
+  return dir;
+}
+
+function outputs(dir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(path.join(dir, 'out')).map((f) => [f, readFileSync(path.join(dir, 'out', f), 'utf8')]));
+}
+
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+describe('concurrent runs', () => {
+  const reference = project();
+  expect(pipeSync(reference, ['run', '-q']).code).toBe(0);
+
+  test('4 runs at once (same and different targets) equal a serial run; each stage runs once; waiters say for whom', async () => {
+    const dir = project();
+    const targets = [[], ['a3'], ['b3'], ['a2', 'b2']];
+    const runs = targets.map((t) => pipeAsync(dir, ['run', '--json', ...t]));
+    const results = await Promise.all(runs.map((r) => r.done));
+    for (const r of results) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(stackLines(r.stdout + r.stderr)).toEqual([]);
+    }
+    const summaries = results.map((r) => ndjson(r.stdout).find((e) => e.type === 'summary') as { ran: number; restored: number });
+    expect(summaries.reduce((n, s) => n + s.ran + s.restored, 0)).toBe(STAGE_COUNT);
+    const waited = results.filter((r) => /waiting for another run of this project to finish: pid \d+ \(pipe run/.test(r.stdout + r.stderr));
+    expect(waited.length).toBeGreaterThanOrEqual(1);
+    expect(outputs(dir)).toEqual(outputs(reference));
+    expect(corruptRecordLines(dir)).toEqual([]);
+    expect(existsSync(path.join(dir, '.pipe/lock'))).toBe(false);
+    expect(tempFilesUnder(path.join(dir, '.pipe'))).toEqual([]);
+    const status = JSON.parse(pipeSync(dir, ['status', '--json']).stdout) as { stages: { state: string }[] };
+    expect(status.stages.map((s) => s.state)).toEqual(Array(STAGE_COUNT).fill('fresh'));
+  });
+
+  test('3 runs at once after an input change rerun each stage once, and `clean` waits too', async () => {
+    const dir = project();
+    expect(pipeSync(dir, ['run', '-q']).code).toBe(0);
+    writeFileSync(path.join(dir, 'src/in.txt'), 'changed\n');
+    const runs = [pipeAsync(dir, ['run', '--json']), pipeAsync(dir, ['run', '--json', 'a3']), pipeAsync(dir, ['run', '--json', 'b3'])];
+    const results = await Promise.all(runs.map((r) => r.done));
+    const ran = results.map((r) => (ndjson(r.stdout).find((e) => e.type === 'summary') as { ran: number }).ran);
+    expect(ran.reduce((a, b) => a + b, 0)).toBe(STAGE_COUNT);
+    expect(readFileSync(path.join(dir, 'out/a3.txt'), 'utf8')).toBe('changed\na1\na2\na3\n');
+    expect(corruptRecordLines(dir)).toEqual([]);
+    const run = pipeAsync(dir, ['run', '-q', '--force']);
+    await new Promise((r) => setTimeout(r, 400));
+    const clean = pipeSync(dir, ['clean']);
+    expect((await run.done).code).toBe(0);
+    expect(clean.code).toBe(0);
+    expect(clean.stderr + clean.stdout).toMatch(/waiting for pid \d+ \(pipe run/);
+    expect(listFiles(path.join(dir, 'out'))).toEqual([]);
+  });
+
+  test('a lock held by a dead process is taken over at once', () => {
+    const dir = project();
+    mkdirSync(path.join(dir, '.pipe'), { recursive: true });
+    writeFileSync(path.join(dir, '.pipe/lock'), JSON.stringify({ pid: deadPid(), host: hostname(), started: new Date().toISOString(), command: 'pipe run' }));
+    const started = Date.now();
+    const r = pipeSync(dir, ['run', '-q'], {}, 20_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(outputs(dir)).toEqual(outputs(reference));
+    expect(existsSync(path.join(dir, '.pipe/lock'))).toBe(false);
+  });
+
+  test('an unreadable lock file older than the grace period is taken over', () => {
+    const dir = project();
+    mkdirSync(path.join(dir, '.pipe'), { recursive: true });
+    writeFileSync(path.join(dir, '.pipe/lock'), '{"pid": 12');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(dir, '.pipe/lock'), old, old);
+    const r = pipeSync(dir, ['run', '-q'], {}, 20_000);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  test('a run waiting on a run that is then SIGKILLed takes over and completes', async () => {
+    const dir = project();
+    const first = pipeAsync(dir, ['run', '-q', '-j', '1']);
+    for (let i = 0; i < 100 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 20));
+    const second = pipeAsync(dir, ['run']);
+    for (let i = 0; i < 300 && !/waiting for another run/.test(second.output()); i++) await new Promise((r) => setTimeout(r, 20));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const r = await second.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/waiting for another run/);
+    expect(outputs(dir)).toEqual(outputs(reference));
+    expect(corruptRecordLines(dir)).toEqual([]);
+    expect(tempFilesUnder(path.join(dir, '.pipe'))).toEqual([]);
+  });
+});
