@@ -28,6 +28,25 @@ export interface RunOptions {
 }
 
 export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
+  const { project, order, requested, force } = await selectRun(words, opts, globals);
+  const controller = interruptController();
+  const code = await runOnce(project, order, { ...opts, forceSet: force, requested }, globals, controller.signal);
+  if (opts.watch && !controller.signal.aborted) {
+    const { watchAndRerun } = await import('./watch.js');
+    await watchAndRerun({
+      project,
+      order,
+      reload: () => selectRun(words, { ...opts, force: undefined }, globals),
+      run: (target, stages) => runOnce(target.project, stages, { ...opts, forceSet: new Set(), requested: [] }, globals, controller.signal),
+    }, controller.signal, globals);
+    process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+    return;
+  }
+  process.exitCode = code;
+}
+
+/** Opens the pipeline and resolves the targets, the stages to bring up to date and the stages to force. */
+async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptions) {
   const { project, targets } = await openWithShorthands(globals, opts.set, words);
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
@@ -36,15 +55,7 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
   const force = new Set(opts.force === true ? matchTargets(effectiveTargets.length ? effectiveTargets : order, project.selectable) : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   if (opts.network === false) requireNetworkIsolation('--no-network');
   else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
-  const controller = interruptController();
-  const code = await runOnce(project, order, { ...opts, forceSet: force, requested }, globals, controller.signal);
-  if (opts.watch && !controller.signal.aborted) {
-    const { watchAndRerun } = await import('./watch.js');
-    await watchAndRerun(project, order, (changed: string[]) => runOnce(project, changed, { ...opts, forceSet: new Set(), requested }, globals, controller.signal), controller.signal, globals);
-    process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
-    return;
-  }
-  process.exitCode = code;
+  return { project, order, requested, force };
 }
 
 async function runOnce(

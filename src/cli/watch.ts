@@ -1,100 +1,202 @@
 /**
  * pipe run --watch: after a run, watch the deps of the selected stages and rerun what a change affects.
- * Ignores .pipe/, declared outputs and logs, so a run never triggers itself; changes during a run are
- * collected and handled after it.
+ *
+ * - Ignores .pipe/, .git/, every declared output and every stage log, so a run never triggers itself.
+ * - Changes are debounced; changes that arrive during a run wait for it to finish, then run together.
+ * - A change to the pipeline file (or a file it imports) reloads the pipeline and re-selects the targets;
+ *   an invalid pipeline is reported and the last good one stays watched.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { parse as parseYaml } from 'yaml';
+import type { FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
 import { isGlob } from '../spec/paths.js';
 import type { GlobalOptions } from './options.js';
 
-const DEBOUNCE_MS = 300;
+const DEBOUNCE_MS = 250;
 
-export async function watchAndRerun(
-  project: Project,
-  order: string[],
-  rerun: (stages: string[]) => Promise<number>,
-  signal: AbortSignal,
-  globals: GlobalOptions,
-): Promise<void> {
-  const { watch } = await import('chokidar');
-  const stages = order.map((n) => project.stages.get(n)!);
-  const outputs = stages.flatMap((s) => s.outs);
-  const logs = stages.map((s) => s.log).filter((l): l is string => !!l);
-  const ignoredPaths = [...outputs, ...logs, '.pipe'];
-  const isIgnored = (rel: string) => ignoredPaths.some((p) => rel === p || rel.startsWith(p + '/'));
-  const watched = watchRoots(stages.flatMap((s) => s.deps).concat(path.relative(project.root, project.file)));
-  const matchers = stages.map((s) => ({ name: s.name, matches: depMatcher(s.deps) }));
-
-  const watcher = watch(watched.map((w) => path.join(project.root, w)), {
-    ignoreInitial: true,
-    ignored: (p: string) => isIgnored(path.relative(project.root, p).split(path.sep).join('/')),
-    awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 },
-  });
-  const note = (text: string) => { if (!globals.json && !globals.quiet) process.stderr.write(text + '\n'); };
-  note(`watching ${watched.length} path(s) for changes; Ctrl-C to stop`);
-
-  let pending = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const changed = [...pending];
-      pending = new Set();
-      running = running.then(() => runAffected(changed));
-    }, DEBOUNCE_MS);
-  };
-  const runAffected = async (changed: string[]) => {
-    if (signal.aborted || changed.length === 0) return;
-    const direct = matchers.filter((m) => changed.some((c) => m.matches(c))).map((m) => m.name);
-    if (direct.length === 0) return;
-    const affected = downstreamOf(project, order, direct);
-    note(`changed: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ' …' : ''} → ${affected.length} stage(s)`);
-    await rerun(affected);
-  };
-  watcher.on('all', (_event, file) => {
-    const rel = path.relative(project.root, file).split(path.sep).join('/');
-    if (isIgnored(rel)) return;
-    pending.add(rel);
-    schedule();
-  });
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  clearTimeout(timer);
-  await watcher.close();
-  await running;
+/** The selected stages of one version of the pipeline. */
+export interface WatchTarget {
+  project: Project;
+  order: string[];
 }
 
-/** Folders to watch: a glob's static prefix, a path itself. */
-function watchRoots(deps: string[]): string[] {
-  const roots = deps.map((d) => {
-    if (!isGlob(d)) return d;
-    const scan = picomatch.scan(d);
-    return scan.base || '.';
+export interface WatchSession extends WatchTarget {
+  /** Re-opens the pipeline file and re-selects the targets; throws on an invalid pipeline. */
+  reload(): Promise<WatchTarget>;
+  /** Brings these stages (a subset of a target's order, upstream first) up to date. */
+  run(target: WatchTarget, stages: string[]): Promise<number>;
+}
+
+export async function watchAndRerun(session: WatchSession, signal: AbortSignal, globals: GlobalOptions): Promise<void> {
+  const { watch } = await import('chokidar');
+  let target: WatchTarget = { project: session.project, order: session.order };
+  let scope = watchScope(target);
+  const note = (text: string) => { if (!globals.quiet) process.stderr.write(text + '\n'); };
+
+  const watcher = watch(scope.roots.map((r) => path.join(target.project.root, r)), {
+    ignoreInitial: true,
+    ignored: (abs: string) => scope.isIgnored(relative(target.project.root, abs)),
+    awaitWriteFinish: { stabilityThreshold: 80, pollInterval: 20 },
   });
-  return [...new Set(roots)];
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  const watched = scope.roots.filter((r) => !scope.isIgnored(r));
+  if (globals.json) process.stdout.write(JSON.stringify({ type: 'watching', paths: watched }) + '\n');
+  note(`watching ${describe(watched)} for changes; Ctrl-C to stop`);
+
+  const pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let busy: Promise<void> | undefined;
+
+  const handle = async (changed: string[]) => {
+    if (changed.some((c) => scope.pipelineFiles.has(c))) {
+      const next = await reloaded(session, note);
+      if (!next) return;
+      const before = scope.roots;
+      target = next;
+      scope = watchScope(target);
+      rewatch(watcher, target.project.root, before, scope.roots);
+      note(`${relative(target.project.root, target.project.file)} changed: reloaded, ${target.order.length} stage(s)`);
+      await session.run(target, target.order);
+      return;
+    }
+    const direct = scope.stagesUsing(changed);
+    if (direct.length === 0) return;
+    const stages = withNeighbours(target, direct);
+    note(`changed: ${summarize(changed)} → ${direct.length === 1 ? direct[0] : `${direct.length} stages`} and what depends on it`);
+    await session.run(target, stages);
+  };
+  const drain = async () => {
+    while (pending.size > 0 && !signal.aborted) {
+      const changed = [...pending].sort();
+      pending.clear();
+      await handle(changed).catch((err: unknown) => note(`pipe: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    busy = undefined;
+  };
+  watcher.on('all', (_event, abs) => {
+    const rel = relative(target.project.root, abs);
+    if (scope.isIgnored(rel) || !scope.isRelevant(rel)) return;
+    pending.add(rel);
+    if (busy) return; // picked up when the running stages finish
+    clearTimeout(timer);
+    timer = setTimeout(() => { busy ??= drain(); }, DEBOUNCE_MS);
+  });
+  watcher.on('error', (err) => note(`pipe: watch: ${err instanceof Error ? err.message : String(err)}`));
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  clearTimeout(timer);
+  await watcher.close();
+  await busy;
+}
+
+async function reloaded(session: WatchSession, note: (text: string) => void): Promise<WatchTarget | undefined> {
+  try {
+    return await session.reload();
+  } catch (err) {
+    note(`pipe: ${err instanceof Error ? err.message : String(err)}`);
+    note('the pipeline file has errors; still watching (fix it and save again)');
+    return undefined;
+  }
+}
+
+interface WatchScope {
+  /** project-relative paths handed to chokidar */
+  roots: string[];
+  pipelineFiles: Set<string>;
+  isIgnored(rel: string): boolean;
+  /** a change to this path can affect a watched stage or the pipeline */
+  isRelevant(rel: string): boolean;
+  /** the stages with a dep matching one of these paths */
+  stagesUsing(changed: string[]): string[];
+}
+
+function watchScope({ project, order }: WatchTarget): WatchScope {
+  const stages = order.map((n) => project.stages.get(n)!);
+  const everyStage = [...project.stages.values()];
+  const ignored = [
+    '.pipe', '.git',
+    ...everyStage.flatMap((s) => s.outs),
+    ...everyStage.map((s) => s.log).filter((l): l is string => !!l),
+  ];
+  const isIgnored = (rel: string) => ignored.some((p) => rel === p || rel.startsWith(p + '/'));
+  const pipelineFiles = new Set(pipelineSources(project));
+  const matchers = stages.map((s) => ({ name: s.name, matches: depMatcher(s.deps) }));
+  const deps = stages.flatMap((s) => s.deps);
+  return {
+    roots: [...new Set([...deps.map(watchRoot), ...pipelineFiles])],
+    pipelineFiles,
+    isIgnored,
+    isRelevant: (rel) => pipelineFiles.has(rel) || matchers.some((m) => m.matches(rel)),
+    stagesUsing: (changed) => matchers.filter((m) => changed.some((c) => m.matches(c))).map((m) => m.name),
+  };
+}
+
+/** The pipeline file and the files it imports (project-relative). */
+function pipelineSources(project: Project): string[] {
+  const file = relative(project.root, project.file);
+  try {
+    const text = readFileSync(project.file, 'utf8');
+    // a cheap look at the raw `imports:` map; the loader validated it when the pipeline was opened
+    const raw = parseYaml(text) as { imports?: Record<string, unknown> } | undefined;
+    const imports = Object.values(raw?.imports ?? {}).filter((v): v is string => typeof v === 'string');
+    return [file, ...imports.map((i) => path.posix.normalize(i))];
+  } catch {
+    return [file];
+  }
+}
+
+/** What to hand chokidar for a dep: a glob's static folder, a path itself. */
+function watchRoot(dep: string): string {
+  if (!isGlob(dep)) return dep;
+  return picomatch.scan(dep).base || '.';
 }
 
 function depMatcher(deps: string[]): (rel: string) => boolean {
-  const tests = deps.map((d) => (isGlob(d) ? picomatch(d, { dot: true }) : (rel: string) => rel === d || rel.startsWith(d + '/')));
+  const tests = deps.map((d) => (isGlob(d) ? picomatch(d, { dot: true }) : (rel: string) => rel === d || rel.startsWith(d + '/') || d === '.'));
   return (rel) => tests.some((t) => t(rel));
 }
 
-/** The changed stages and everything downstream of them, within the watched selection, upstream first. */
-function downstreamOf(project: Project, order: string[], changed: string[]): string[] {
-  const hit = new Set(changed);
+/**
+ * The directly affected stages, everything downstream of them, and their upstream (checked, and skipped
+ * when fresh), so the rerun is an ordinary incremental run of that part of the graph.
+ */
+function withNeighbours({ project, order }: WatchTarget, direct: string[]): string[] {
+  const hit = new Set(direct);
   for (const name of order) {
     if ((project.graph.upstream[name] ?? []).some((u) => hit.has(u))) hit.add(name);
   }
-  // their upstream must be checked too (cheap when fresh), so the rerun is a normal incremental run
   const needed = new Set<string>();
   const stack = [...hit];
   while (stack.length) {
-    const n = stack.pop()!;
-    if (needed.has(n)) continue;
-    needed.add(n);
-    stack.push(...(project.graph.upstream[n] ?? []));
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    stack.push(...(project.graph.upstream[name] ?? []));
   }
   return order.filter((n) => needed.has(n));
+}
+
+function rewatch(watcher: FSWatcher, root: string, before: string[], after: string[]): void {
+  const gone = before.filter((r) => !after.includes(r));
+  const added = after.filter((r) => !before.includes(r));
+  if (gone.length) watcher.unwatch(gone.map((r) => path.join(root, r)));
+  if (added.length) watcher.add(added.map((r) => path.join(root, r)));
+}
+
+function relative(root: string, abs: string): string {
+  return path.relative(root, abs).split(path.sep).join('/') || '.';
+}
+
+function describe(roots: string[]): string {
+  return roots.length <= 3 ? roots.join(', ') : `${roots.slice(0, 3).join(', ')} and ${roots.length - 3} more`;
+}
+
+function summarize(changed: string[]): string {
+  return changed.length <= 3 ? changed.join(', ') : `${changed.slice(0, 3).join(', ')} and ${changed.length - 3} more`;
 }
