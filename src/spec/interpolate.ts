@@ -24,11 +24,35 @@ export function interpolateString(text: string, lookup: Lookup, opts: { shell?: 
   if (text.replace(REFERENCE, '').includes('${')) {
     throw new InterpolationError(`unterminated '\${' in '${text}' (write $\${ for a literal \${)`);
   }
-  return text.replace(REFERENCE, (match, ref: string | undefined) => {
+  let quoting: ShellQuoting = 'none';
+  let consumed = 0;
+  return text.replace(REFERENCE, (match, ref: string | undefined, offset: number) => {
+    if (opts.shell) quoting = quotingAfter(text.slice(consumed, offset), quoting);
+    consumed = offset + match.length;
     if (ref === undefined) return '${';
     const value = resolve(ref, lookup);
-    return opts.shell ? toShellWords(value, ref) : toText(value, ref);
+    return opts.shell ? toShellWords(value, ref, quoting) : toText(value, ref);
   });
+}
+
+/** Where a reference sits in a shell command: bare, inside '...' or inside "...". */
+type ShellQuoting = 'none' | 'single' | 'double';
+
+function quotingAfter(literal: string, start: ShellQuoting): ShellQuoting {
+  let state = start;
+  for (let i = 0; i < literal.length; i++) {
+    const c = literal[i];
+    if (state === 'single') {
+      if (c === "'") state = 'none';
+    } else if (c === '\\') {
+      i++;
+    } else if (c === '"') {
+      state = state === 'double' ? 'none' : 'double';
+    } else if (c === "'" && state === 'none') {
+      state = 'single';
+    }
+  }
+  return state;
 }
 
 /** A string that is exactly one reference keeps the referenced value's type (list, map, number). */
@@ -64,7 +88,10 @@ function toText(value: unknown, ref: string): string {
   throw new InterpolationError(`'${ref}' is a map and cannot be placed inside a string`);
 }
 
-function toShellWords(value: unknown, ref: string): string {
+/** Bare: each value one quoted word. Inside quotes the user already made one word: escape what the quotes would not keep literal. */
+function toShellWords(value: unknown, ref: string, quoting: ShellQuoting = 'none'): string {
+  if (quoting === 'double') return toText(value, ref).replace(/[\\"$`]/g, '\\$&');
+  if (quoting === 'single') return toText(value, ref).replace(/'/g, `'\\''`);
   if (Array.isArray(value)) return value.map((v) => shellQuote(toText(v, ref))).join(' ');
   return shellQuote(toText(value, ref));
 }

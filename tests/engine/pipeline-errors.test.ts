@@ -139,6 +139,22 @@ stages:
     expect(p.exists('pwned2')).toBe(false);
   });
 
+  test('a reference the user already quoted ("\${x}" or \'\${x}\') keeps its exact value, still one argument', async () => {
+    const evil = `a"; touch pwned1; echo "$(touch pwned2)\`touch pwned3\`\\ 'q' $HOME`;
+    const p = project(`version: 1
+vars:
+  name: "my file.txt"
+  evil: ${JSON.stringify(evil)}
+stages:
+  q:
+    cmd: printf '[%s]\\n' "\${name}" "dir/\${name}" "\${evil}" '\${evil}' > out.txt
+    outs: [out.txt]
+`);
+    ok(await p.run());
+    expect(p.read('out.txt')).toBe(`[my file.txt]\n[dir/my file.txt]\n[${evil}]\n[${evil}]\n`);
+    for (const file of ['pwned1', 'pwned2', 'pwned3']) expect(p.exists(file)).toBe(false);
+  });
+
   test('an argv-list command gets each value as one argument without a shell', async () => {
     const p = project(`version: 1
 vars:
