@@ -83,13 +83,14 @@ describe.skipIf(!engineBuilt)('pipe run subtitle (offline profile)', () => {
 
   beforeAll(async () => {
     project = copyProject();
-    first = await pipe(project, ['run', 'subtitle']);
+    // --no-network: every stage runs in a fresh network namespace, proving the offline profile needs none
+    first = await pipe(project, ['run', '--no-network', 'subtitle']);
     console.log(`demo run: ${first.wallMs} ms wall, ${first.summary?.ran} stages ran`);
   }, 120_000);
 
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 
-  it('turns the demo film into Spanish subtitles muxed into an MP4, in under a minute', () => {
+  it('turns the demo film into Spanish subtitles muxed into an MP4, offline, in under a minute', () => {
     expect(first.stderr).not.toMatch(/Error:|at .*\.js:\d+/);
     expect(first.code).toBe(0);
     const templates = new Set(ran(first).map(template));
