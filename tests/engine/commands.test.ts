@@ -284,3 +284,30 @@ stages:
     expect(glob[0]).toMatch(/^tr@fr/);
   });
 });
+
+describe.concurrent('clean and gc', () => {
+  test('clean removes outputs that the next run restores; gc drops objects no record refers to', async () => {
+    const p = project(`version: 1
+stages:
+  up:
+    cmd: tr a-z A-Z < in.txt > up.txt; echo up >> ran.log
+    deps: [in.txt]
+    outs: [up.txt]
+`, { 'in.txt': 'abc\n' });
+    ok(await p.run());
+    p.write('in.txt', 'zz\n');
+    ok(await p.run());
+    ok(await p.pipe(['clean'], { json: false }));
+    expect(p.exists('up.txt')).toBe(false);
+    expect(statuses(ok(await p.run()))).toEqual({ up: 'restored' });
+    expect(p.read('up.txt')).toBe('ZZ\n');
+
+    ok(await p.pipe(['gc'], { json: false }));
+    expect(p.read('up.txt')).toBe('ZZ\n');
+    rmSync(p.path('up.txt'));
+    expect(statuses(ok(await p.run()))).toEqual({ up: 'restored' }); // the current output survives gc
+    p.write('in.txt', 'abc\n');
+    expect(statuses(ok(await p.run()))).toEqual({ up: 'ran' }); // the old one did not
+    expect(p.lines('ran.log')).toEqual(['up', 'up', 'up']);
+  });
+});

@@ -51,7 +51,8 @@ describe.concurrent('incremental runs', () => {
     const r = await p.run();
     expect(r.code).toBe(0);
     expect(statuses(r)).toEqual({ prep: 'ran', upper: 'ran', count: 'ran', greet: 'ran' });
-    expect(summary(r)).toMatchObject({ type: 'summary', ran: 4, skipped: 0, restored: 0, failed: 0 });
+    expect(summary(r)).toMatchObject({ type: 'summary', ran: 4, skipped: 0, restored: 0, failed: 0, ms: expect.any(Number) });
+    expect(r.events.at(-1)?.type).toBe('summary');
     expect(p.read('upper.txt')).toBe('ABC\n');
     expect(p.read('count.txt')).toBe('4\n');
     expect(p.read('greet.txt')).toBe('hello!\n');
