@@ -39,11 +39,12 @@ export function findPipelineFile(explicit: string | undefined, cwd = process.cwd
   if (explicit) {
     const file = path.resolve(cwd, explicit);
     if (!existsSync(file)) throw new UserError(`${explicit}: file not found`);
+    if (!isFile(file)) throw new UserError(`${explicit}: not a file`);
     return file;
   }
   for (let dir = cwd; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'pipeline.yaml');
-    if (existsSync(candidate)) return candidate;
+    if (isFile(candidate)) return candidate;
     if (path.dirname(dir) === dir) break;
   }
   throw new UserError(`no pipeline.yaml in ${cwd} or any folder above it (use -f FILE)`);
@@ -112,6 +113,10 @@ function fileTime(file: string): number {
   } catch {
     return 0;
   }
+}
+
+function isFile(file: string): boolean {
+  return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 function fileHash(file: string): string {

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { openEngine } from '../plan/context.js';
 import { acquireLock } from '../state/lock.js';
+import { escapeThroughSymlink } from '../util/containment.js';
 import { bytes } from '../report/format.js';
 import type { GlobalOptions } from './options.js';
 import { open, selectStages } from './session.js';
@@ -14,11 +15,17 @@ export async function cleanCommand(targets: string[], opts: { set: string[] }, g
   const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`) });
   try {
     let removed = 0;
+    const links = new Map<string, string>();
     for (const name of chosen) {
       for (const out of project.stages.get(name)!.outs) {
         // outs are validated project-relative paths; resolve once more so nothing outside the root is touched
         const abs = path.resolve(project.root, out);
         if (!abs.startsWith(project.root + path.sep)) continue;
+        const outside = escapeThroughSymlink(project.root, out, links);
+        if (outside !== undefined) {
+          process.stderr.write(`pipe: not removing '${out}': it leads outside the project through a symlink (to ${outside})\n`);
+          continue;
+        }
         rmSync(abs, { recursive: true, force: true });
         removed++;
       }
