@@ -1,7 +1,7 @@
 // @ts-check
 // The tools under benchmark: how each runs a full build at -j2 and a no-op build.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,15 +24,29 @@ function runs(command) {
 }
 
 /**
- * @param {{ snakemakeMax: number }} limits
+ * Copies bin/, dist/ and package.json into dir, so a rebuild of dist/ by someone else during a long
+ * run cannot swap the engine between the full build and the no-op. Imports of npm packages still
+ * resolve to the repository's node_modules (dir must be inside the repository).
+ * @param {string} dir
+ * @returns {string} the snapshot's bin/pipe.js
+ */
+export function snapshotPipe(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  return join(dir, 'bin', 'pipe.js');
+}
+
+/**
+ * @param {{ snakemakeMax: number, pipeBin?: string }} options
  * @returns {Record<string, Tool>}
  */
-export function tools(limits) {
+export function tools(options) {
+  const pipeBin = options.pipeBin ?? PIPE_BIN;
   return {
     pipe: {
       name: 'pipe',
-      full: run(process.execPath, [PIPE_BIN, '-q', 'run', '-j2']),
-      noop: run(process.execPath, [PIPE_BIN, '-q', 'run']),
+      full: run(process.execPath, [pipeBin, '-q', 'run', '-j2']),
+      noop: run(process.execPath, [pipeBin, '-q', 'run']),
       maxStages: Infinity,
       available: () => existsSync(PIPE_ENGINE),
     },
@@ -61,7 +75,7 @@ export function tools(limits) {
       name: 'snakemake',
       full: run('snakemake', ['--cores', '2', '-q']),
       noop: run('snakemake', ['--cores', '2', '-q']),
-      maxStages: limits.snakemakeMax,
+      maxStages: options.snakemakeMax,
       available: () => runs('snakemake'),
     },
   };

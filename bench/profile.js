@@ -10,14 +10,14 @@
 // file). Child processes (the stages) are not in the profile: only the engine's own time.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from './generate.js';
-import { PIPE_ENGINE, REPO } from './peers.js';
+import { REPO, snapshotPipe } from './peers.js';
 
 /**
  * @typedef {{ functionName: string, url: string, lineNumber: number }} CallFrame
- * @typedef {{ id: number, callFrame: CallFrame }} ProfileNode
+ * @typedef {{ id: number, callFrame: CallFrame, children?: number[] }} ProfileNode
  * @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number, endTime: number }} Profile
  */
 
@@ -28,7 +28,8 @@ function moduleOf(url) {
   const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
   if (pkg) return `npm:${pkg[1]}`;
   if (path.startsWith('node:')) return 'node internals';
-  return relative(REPO, path);
+  const engineFile = path.match(/\/(dist\/.*)$/);
+  return engineFile ? engineFile[1] : relative(REPO, path);
 }
 
 /** @param {CallFrame} frame */
@@ -57,6 +58,29 @@ function selfTimes(profile, keyOf) {
 }
 
 /**
+ * Inclusive time in ms of each engine function (under dist/), counted once per sample
+ * even when it recurses, largest first.
+ * @param {Profile} profile
+ */
+function engineTotals(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  /** @type {Map<number, number>} */
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  /** @type {Map<string, number>} */
+  const totals = new Map();
+  profile.samples.forEach((id, i) => {
+    const labels = new Set();
+    for (let at = /** @type {number | undefined} */ (id); at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (frame && moduleOf(frame.url).startsWith('dist/')) labels.add(functionLabel(frame));
+    }
+    for (const label of labels) totals.set(label, (totals.get(label) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...totals].sort((a, b) => b[1] - a[1]);
+}
+
+/**
  * @param {Profile} profile
  * @param {number} top
  */
@@ -70,14 +94,16 @@ export function summarize(profile, top) {
     ...rows(selfTimes(profile, (f) => (f.url ? moduleOf(f.url) : f.functionName))),
     'self time by function:',
     ...rows(selfTimes(profile, functionLabel)),
+    'total (inclusive) time of engine functions:',
+    ...rows(engineTotals(profile)),
   ].join('\n');
 }
 
-/** @param {string} cwd @param {string} dir @param {string[]} args */
-function profiledRun(cwd, dir, args) {
+/** @param {string} engine @param {string} cwd @param {string} dir @param {string[]} args */
+function profiledRun(engine, cwd, dir, args) {
   rmSync(dir, { recursive: true, force: true });
   const start = performance.now();
-  const result = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, PIPE_ENGINE, ...args], {
+  const result = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, engine, ...args], {
     cwd,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, CI: '1' },
@@ -104,9 +130,10 @@ function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const project = join(work, 'project');
+  const engine = join(dirname(dirname(snapshotPipe(join(work, 'pipe')))), 'dist', 'cli', 'main.js');
   generate(size, project);
   for (const [label, args] of /** @type {const} */ ([['full', ['-q', 'run', '-j2']], ['no-op', ['-q', 'run']]])) {
-    const { seconds, profile } = profiledRun(project, join(work, label), [...args]);
+    const { seconds, profile } = profiledRun(engine, project, join(work, label), [...args]);
     console.log(`\n== pipe ${args.join(' ')} (${label}, ${size} stages): ${seconds.toFixed(3)} s wall`);
     console.log(summarize(profile, top));
   }

@@ -8,15 +8,17 @@
 //
 // Per size and tool: a fresh copy of the generated folder, a timed full build at -j2, then
 // the median of --noop-runs no-op builds. Outputs are compared byte for byte with ninja's,
-// and a no-op that rewrote any output is flagged. The tables go to stdout and, unless
+// and a no-op that rewrote any output is flagged. pipe runs from a copy of bin/ and dist/
+// taken at the start (bench/work/pipe-snapshot): a concurrent `npm run build` by someone else
+// cannot swap the engine between its full build and its no-op. The tables go to stdout and, unless
 // --no-write, to bench/RESULTS.md with the command and the date.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate, DEFAULT_LAYERS } from './generate.js';
-import { tools, REPO, PIPE_ENGINE } from './peers.js';
+import { tools, snapshotPipe, REPO, PIPE_ENGINE } from './peers.js';
 import { outputsDigest, outputMtimes, sameMtimes } from './outputs.js';
 import { printTables, writeResults } from './results.js';
 
@@ -121,7 +123,8 @@ function progressLine(m) {
 
 /** @param {ReturnType<typeof options>} opts */
 function selectedTools(opts) {
-  const all = tools({ snakemakeMax: opts.snakemakeMax });
+  const pipeBin = opts.withPipe && existsSync(PIPE_ENGINE) ? snapshotPipe(join(WORK, 'pipe-snapshot')) : undefined;
+  const all = tools({ snakemakeMax: opts.snakemakeMax, pipeBin });
   const names = opts.withPipe ? ['pipe', ...opts.peers] : opts.peers;
   /** @type {Tool[]} */
   const chosen = [];
