@@ -26,7 +26,7 @@ export async function stageInputs(
   const missing: string[] = [];
   const deps: Record<string, string> = {};
   for (const dep of stage.deps) {
-    const files = expandDep(ctx, dep);
+    const files = expandDep(ctx, dep, stage);
     if (files.length === 0) deps[dep] = NO_MATCH;
     for (const file of files) {
       const hash = await contentHash(ctx, file);
@@ -45,10 +45,15 @@ export async function stageInputs(
   return { key: digestBytes(stableStringify(parts)), parts, missing };
 }
 
-function expandDep(ctx: EngineContext, dep: string): string[] {
+/** A glob dep never matches the stage's own outputs: they change every time it runs. */
+function isOwnOutput(stage: Stage, file: string): boolean {
+  return stage.outs.some((out) => file === out || file.startsWith(`${out}/`));
+}
+
+function expandDep(ctx: EngineContext, dep: string, stage: Stage): string[] {
   if (!isGlob(dep)) return [dep];
   const matches = globSync(dep, { cwd: ctx.project.root, onlyFiles: true, dot: false, ignore: ['.pipe/**'] });
-  return matches.sort();
+  return matches.filter((file) => !isOwnOutput(stage, file)).sort();
 }
 
 /** Content hash of a project path through the stat cache; 'missing' when it does not exist. */

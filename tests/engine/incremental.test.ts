@@ -194,6 +194,20 @@ stages:
     expect(p.read('out/dir/x.txt')).toBe('x\n');
     expect(p.lines('ran.log')).toEqual(['bundle', 'use', 'bundle', 'use']);
   });
+  test('a glob dep never matches the stage\'s own output: the second run is a no-op', async () => {
+    const p = project(`version: 1
+stages:
+  sum:
+    cmd: cat data/a.txt data/b.txt > data/sum.txt; echo sum >> ran.log
+    deps: ["data/*.txt"]
+    outs: [data/sum.txt]
+`, { 'data/a.txt': '1\n', 'data/b.txt': '2\n' });
+    ok(await p.run());
+    expect(statuses(ok(await p.run()))).toEqual({ sum: 'skipped' });
+    p.write('data/c.txt', '3\n');
+    expect(statuses(ok(await p.run()))).toEqual({ sum: 'ran' });
+    expect(p.lines('ran.log')).toEqual(['sum', 'sum']);
+  });
 });
 
 describe.concurrent('the run cache', () => {
