@@ -8,35 +8,62 @@ import { openEngine } from '../plan/context.js';
 import type { GlobalOptions } from './options.js';
 import { open, selectStages } from './session.js';
 import { stageStates } from './states.js';
+import { UserError } from '../util/errors.js';
 
 interface GraphOptions {
-  format: VizFormat;
+  format?: VizFormat;
   output?: string;
   status?: boolean;
   collapse?: 'auto' | 'none' | 'all';
   set: string[];
 }
 
+/** `-o graph.html` alone means html; `.gv` is dot, `.mmd` mermaid. */
+const FORMAT_BY_EXTENSION: Record<string, VizFormat> = {
+  '.html': 'html', '.htm': 'html', '.dot': 'dot', '.gv': 'dot', '.mmd': 'mermaid', '.mermaid': 'mermaid',
+  '.json': 'json', '.svg': 'svg', '.png': 'png', '.txt': 'ascii',
+};
+
 export async function graphCommand(targets: string[], opts: GraphOptions, globals: GlobalOptions): Promise<void> {
+  const format = opts.format ?? (opts.output ? FORMAT_BY_EXTENSION[path.extname(opts.output).toLowerCase()] : undefined) ?? 'ascii';
+  const toFile = opts.output !== undefined;
+  if (!toFile && (format === 'png') && process.stdout.isTTY) {
+    throw new UserError('--format png is binary: write it to a file with -o graph.png');
+  }
   const project = await open(globals, opts.set);
   const order = selectStages(project, targets);
   const states = opts.status ? await stageStates(project, order) : undefined;
   const graph = vizGraph(project, order, states);
   const { render } = await import('../viz/index.js');
-  const toFile = opts.output !== undefined;
   const color = !toFile && globals.color && process.stdout.isTTY === true;
-  const output = await render(graph, opts.format, {
+  const output = await render(graph, format, {
     status: !!opts.status,
     color,
     width: toFile ? 80 : process.stdout.columns || 80,
     collapse: opts.collapse,
-    title: path.basename(project.root),
+    // the terminal drawing needs no heading: the user just typed the command
+    title: format === 'ascii' ? undefined : graphTitle(project, targets),
   });
   if (toFile) {
-    writeFileSync(path.resolve(opts.output!), output);
-    if (!globals.quiet) process.stderr.write(`wrote ${opts.output}\n`);
+    writeOutput(opts.output!, output);
+    if (!globals.quiet) process.stderr.write(`wrote ${opts.output} (${format}, ${graph.nodes.length} stage(s))\n`);
   } else {
     process.stdout.write(typeof output === 'string' && !output.endsWith('\n') ? output + '\n' : output);
+  }
+}
+
+/** 'subtitle · sub1/pipeline.yaml': what is drawn, and from which project. */
+function graphTitle(project: Project, targets: string[]): string {
+  const what = targets.length ? targets.join(' ') : 'default targets';
+  return `${what} · ${path.basename(project.root)}/${path.basename(project.file)}`;
+}
+
+function writeOutput(file: string, output: string | Buffer): void {
+  try {
+    writeFileSync(path.resolve(file), output);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`cannot write ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
   }
 }
 

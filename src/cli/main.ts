@@ -51,7 +51,7 @@ function program(): Command {
   cli.command('graph')
     .description('draw the DAG')
     .argument('[TARGET...]')
-    .addOption(new Option('--format <FORMAT>', 'output format').choices(['ascii', 'dot', 'mermaid', 'json', 'html', 'svg', 'png']).default('ascii'))
+    .addOption(new Option('--format <FORMAT>', 'output format (default: from the -o extension, else ascii)').choices(['ascii', 'dot', 'mermaid', 'json', 'html', 'svg', 'png']))
     .option('-o, --output <FILE>', 'write to a file instead of stdout')
     .option('--status', 'colour each stage by its state, with the reasons')
     .addOption(new Option('--collapse <MODE>', 'fold namespaces and jobs into one node').choices(['auto', 'none', 'all']))

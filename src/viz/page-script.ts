@@ -14,6 +14,9 @@ export const PAGE_SCRIPT = String.raw`
   var NEUTRAL = '#c9d1d9';
   var KIND_COLORS = { stage: '#0969da', fetch: '#8250df', group: '#57606a' };
   var URGENCY = ['failed', 'running', 'missing-outputs', 'stale', 'never-run', 'unknown', 'fresh'];
+  // up to this many drawn nodes every label is shown, under its node, and nodes are drawn larger
+  var SMALL_GRAPH = 80;
+  var layerGap = 1;
 
   // ---- groups: a namespace (cache:*) or a foreach job (*@film1) with two or more stages
   var groups = new Map();
@@ -78,13 +81,15 @@ export const PAGE_SCRIPT = String.raw`
       links.push([a, b]);
     });
     var position = layeredLayout(shown.map(function (s) { return s.id; }), links);
+    var small = shown.length <= SMALL_GRAPH;
     graph.clear();
     shown.forEach(function (s) {
       var xy = position.get(s.id);
       s.attrs.x = xy.x; s.attrs.y = xy.y;
+      if (small) { s.attrs.size = s.attrs.size * 1.6; s.attrs.forceLabel = true; }
       graph.addNode(s.id, s.attrs);
     });
-    links.forEach(function (l) { graph.addDirectedEdge(l[0], l[1], { size: 1.2, color: '#b6bec8' }); });
+    links.forEach(function (l) { graph.addDirectedEdge(l[0], l[1], { size: small ? 1.6 : 1.2, color: small ? '#8c959f' : '#b6bec8' }); });
     hook.nodeCount = graph.order;
     hook.edgeCount = graph.size;
     updateLegend();
@@ -148,10 +153,14 @@ export const PAGE_SCRIPT = String.raw`
     var widest = 1;
     layers.forEach(function (row) { widest = Math.max(widest, row.length); });
     // keep the drawing no taller than about twice its width, whatever the batch size
-    var layerGap = Math.max(1.6, widest / Math.max(1, layers.length) / 2);
+    layerGap = Math.max(2, widest / Math.max(1, layers.length) / 2);
+    // a short, wide pipeline gets its rows spread (up to 2.6) so it does not sit in a thin band mid-screen
+    var box = container.getBoundingClientRect();
+    var aspect = box.width > 0 ? box.height / box.width : 0.6;
+    var rowGap = widest > 1 ? Math.min(2.6, Math.max(1, ((layers.length - 1) * layerGap * aspect * 0.6) / (widest - 1))) : 1;
     var position = new Map();
     layers.forEach(function (row, k) {
-      row.forEach(function (v, order) { position.set(ids[v], { x: k * layerGap, y: (row.length - 1) / 2 - order }); });
+      row.forEach(function (v, order) { position.set(ids[v], { x: k * layerGap, y: ((row.length - 1) / 2 - order) * rowGap }); });
     });
     return position;
   }
@@ -163,6 +172,88 @@ export const PAGE_SCRIPT = String.raw`
 
   var renderer = null;
   var container = document.getElementById('graph');
+  // pixels between two layers at the current zoom, measured before each frame: a label may use that much
+  var layerPitch = 120;
+  function measurePitch() {
+    var a = renderer.graphToViewport({ x: 0, y: 0 }), b = renderer.graphToViewport({ x: layerGap, y: 0 });
+    layerPitch = Math.abs(b.x - a.x);
+  }
+  // 'asr:whisperx@film1' -> ['asr:whisperx', '@film1']: the stage on one line, its job on a second, quieter one
+  function labelLines(label) {
+    var at = label.lastIndexOf('@');
+    return at > 0 ? [label.slice(0, at), label.slice(at)] : [label];
+  }
+  function fitText(ctx, text, max) {
+    if (ctx.measureText(text).width <= max) return text;
+    var lo = 0, hi = text.length;
+    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (ctx.measureText(text.slice(0, mid) + '…').width <= max) lo = mid; else hi = mid - 1; }
+    return lo > 0 ? text.slice(0, lo) + '…' : '';
+  }
+  function labelFont(settings, weight, size) { return weight + ' ' + size + 'px ' + settings.labelFont; }
+  function writeLine(ctx, text, x, y) {
+    ctx.strokeText(text, x, y);
+    ctx.fillText(text, x, y);
+  }
+  function drawLabel(ctx, d, settings) {
+    if (!d.label) return;
+    var max = Math.max(36, layerPitch - 12);
+    var lines = labelLines(d.label);
+    var size = settings.labelSize;
+    ctx.save();
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    ctx.lineWidth = 3;
+    ctx.lineJoin = 'round';
+    ctx.strokeStyle = 'rgba(255,255,255,0.92)';
+    var y = d.y + d.size + 3;
+    ctx.font = labelFont(settings, 600, size);
+    ctx.fillStyle = '#1f2328';
+    writeLine(ctx, fitText(ctx, lines[0], max), d.x, y);
+    if (lines[1]) {
+      ctx.font = labelFont(settings, 400, size - 1);
+      ctx.fillStyle = '#57606a';
+      writeLine(ctx, fitText(ctx, lines[1], max), d.x, y + size + 2);
+    }
+    ctx.restore();
+  }
+  function drawHover(ctx, d, settings) {
+    var n = byId.get(d.key);
+    var lines = [d.label || d.key];
+    var state = n ? stateOf(n) : null;
+    if (state) lines.push(data.states[state].marker + ' ' + data.states[state].label + (n.reasons && n.reasons.length && state !== 'fresh' ? ': ' + n.reasons[0] : ''));
+    else if (n && n.desc) lines.push(n.desc);
+    var size = settings.labelSize;
+    ctx.save();
+    ctx.font = labelFont(settings, 600, size);
+    var width = ctx.measureText(lines[0]).width;
+    ctx.font = labelFont(settings, 400, size);
+    for (var i = 1; i < lines.length; i++) width = Math.max(width, ctx.measureText(lines[i]).width);
+    width = Math.min(width, 420);
+    var h = lines.length * (size + 5) + 8, w = width + 16;
+    var x = Math.min(Math.max(4, d.x - w / 2), ctx.canvas.width / (window.devicePixelRatio || 1) - w - 4);
+    var y = d.y + d.size + 4;
+    ctx.shadowColor = 'rgba(31,35,40,0.18)';
+    ctx.shadowBlur = 8;
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    if (ctx.roundRect) ctx.roundRect(x, y, w, h, 6); else ctx.rect(x, y, w, h);
+    ctx.fill();
+    ctx.shadowBlur = 0;
+    ctx.strokeStyle = state ? data.states[state].stroke : '#d0d7de';
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(d.x, d.y, d.size + 3, 0, Math.PI * 2);
+    ctx.stroke();
+    ctx.textBaseline = 'top';
+    ctx.textAlign = 'left';
+    lines.forEach(function (line, i) {
+      ctx.font = labelFont(settings, i === 0 ? 600 : 400, size);
+      ctx.fillStyle = i === 0 ? '#1f2328' : state ? data.states[state].stroke : '#57606a';
+      ctx.fillText(fitText(ctx, line, width), x + 8, y + 6 + i * (size + 5));
+    });
+    ctx.restore();
+  }
   rebuild();
   try {
     renderer = new Sigma(graph, container, {
@@ -173,6 +264,9 @@ export const PAGE_SCRIPT = String.raw`
       labelDensity: 0.6,
       labelGridCellSize: 90,
       labelRenderedSizeThreshold: 4,
+      stagePadding: 60,
+      defaultDrawNodeLabel: drawLabel,
+      defaultDrawNodeHover: drawHover,
       zIndex: true,
       hideEdgesOnMove: data.nodes.length > 2000,
       hideLabelsOnMove: data.nodes.length > 2000,
@@ -207,6 +301,10 @@ export const PAGE_SCRIPT = String.raw`
       document.body.setAttribute('data-ready', 'true');
     });
   });
+  // the first frame was drawn in the constructor, before the layer pitch could be measured
+  renderer.on('beforeRender', measurePitch);
+  measurePitch();
+  renderer.refresh({ skipIndexation: true });
 
   // ---- selection and the side panel
   var panel = document.getElementById('details');
@@ -306,9 +404,31 @@ export const PAGE_SCRIPT = String.raw`
   function clearSelection() {
     selected = null;
     setFocus(searchMatches());
-    panel.textContent = '';
-    panel.appendChild(el('p', 'Click a stage to see its command, deps, outs, params, last run and state.', 'muted'));
+    showOverview();
     document.body.classList.remove('has-selection');
+  }
+  // with --status and nothing selected: what a run would do, and why, stage by stage
+  function showOverview() {
+    panel.textContent = '';
+    panel.appendChild(el('p', 'Click a stage to see its command, deps, outs, params, last run and state; hover one for its state.', 'muted'));
+    if (!data.status) return;
+    var todo = data.nodes.filter(function (n) { return stateOf(n) !== 'fresh'; });
+    if (todo.length === 0) { section('State', el('p', 'Every stage is up to date.', 'desc')); return; }
+    var ul = el('ul', null, 'todo');
+    todo.forEach(function (n) {
+      var li = el('li');
+      var s = data.states[stateOf(n)];
+      var mark = el('span', s.marker + ' ', 'marker');
+      mark.style.color = s.stroke;
+      li.appendChild(mark);
+      var a = el('a', n.id);
+      a.href = '#';
+      a.addEventListener('click', function (ev) { ev.preventDefault(); select(n.id, true); });
+      li.appendChild(a);
+      if (n.reasons && n.reasons.length) li.appendChild(el('div', n.reasons.join('; '), 'reason'));
+      ul.appendChild(li);
+    });
+    section('A run would update ' + todo.length + ' of ' + data.nodes.length + ' stages', ul);
   }
   renderer.on('clickNode', function (e) { select(e.node, false); });
   renderer.on('doubleClickNode', function (e) {

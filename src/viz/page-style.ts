@@ -33,4 +33,7 @@ aside a:hover { text-decoration: underline; }
 .muted { color: #8c959f; }
 .badge { display: inline-block; border: 1px solid; border-radius: 12px; padding: 1px 10px; font-weight: 600; font-size: 12.5px; margin-bottom: 4px; }
 .actions { margin-top: 14px; display: flex; gap: 6px; flex-wrap: wrap; }
+ul.todo { list-style: none; padding-left: 0; }
+ul.todo li { margin: 0 0 6px; word-break: normal; overflow-wrap: anywhere; }
+ul.todo .reason { color: #57606a; font-size: 12.5px; margin-left: 16px; }
 `;
