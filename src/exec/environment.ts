@@ -30,9 +30,22 @@ export function stageVariables(pipeline: Pipeline, stage: Stage, fetchStages: Re
   return vars;
 }
 
-/** The full environment of the stage process. */
+/** The full environment of the stage process: what pipe was started with, plus the stage's variables. */
 export function stageEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: ReadonlySet<string>): NodeJS.ProcessEnv {
-  return { ...process.env, ...stageVariables(pipeline, stage, fetchStages) };
+  const env = Object.assign(Object.create(null) as NodeJS.ProcessEnv, inherited());
+  return Object.assign(env, stageVariables(pipeline, stage, fetchStages));
+}
+
+/** What every stage of the pipeline shares: the inherited environment plus the pipeline-wide variables. */
+export function baseEnvironment(pipeline: Pipeline): NodeJS.ProcessEnv {
+  return { ...inherited(), ...pipeline.env, ...cacheVariables(pipeline), PIPE_ROOT: pipeline.root };
+}
+
+let inheritedEnv: NodeJS.ProcessEnv | undefined;
+
+/** process.env is an accessor object, slow to copy; take one plain copy per run. */
+function inherited(): NodeJS.ProcessEnv {
+  return (inheritedEnv ??= { ...process.env });
 }
 
 export function isSecretName(name: string): boolean {

@@ -12,9 +12,11 @@ import type { Stage } from '../spec/types.js';
 import type { OutputRecord } from '../state/records.js';
 import { ResourcePool } from './resources.js';
 import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
-import { stageEnvironment } from './environment.js';
+import { baseEnvironment, stageEnvironment } from './environment.js';
+import { ShellPool } from './shell-pool.js';
 import { localRunner, type StageRunner } from './runner.js';
 import { ProcessRegistry } from '../state/recover.js';
+import { escapeThroughSymlink } from '../util/containment.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 
 export interface ExecuteOptions {
@@ -42,9 +44,14 @@ export interface ExecuteResult {
 const PENDING = 'pending';
 
 export async function execute(ctx: EngineContext, order: string[], opts: ExecuteOptions, reporter: Reporter): Promise<ExecuteResult> {
-  const run = new Run(ctx, opts, reporter);
+  const registry = new ProcessRegistry(ctx.project.stateDir);
+  const pool = !opts.runner && !opts.dryRun && ShellPool.available()
+    ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
+    : undefined;
+  const run = new Run(ctx, pool ? { ...opts, runner: { name: 'shell-pool', run: (spec) => pool.run(spec) } } : opts, reporter);
   reporter.plan(order, opts.dryRun);
   await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
+  pool?.close();
   ctx.stats.save();
   ctx.records.close();
   return { counts: run.counts, notRun: run.notRun, interrupted: opts.signal.aborted };
@@ -58,6 +65,7 @@ class Run {
   private readonly outputs = new Map<string, string>();
   private readonly fetchContext: FetchRunContext;
   private readonly processes: ProcessRegistry;
+  private readonly linkMemo = new Map<string, string>();
 
   constructor(private readonly ctx: EngineContext, private readonly opts: ExecuteOptions, private readonly reporter: Reporter) {
     this.fetchContext = { engine: ctx, offline: opts.offline, signal: opts.signal, reporter };
@@ -92,6 +100,8 @@ class Run {
       const state = this.ctx.records.stage(stage.name) ? 'stale' : 'never-run';
       return this.wouldRun(stage, started, [`upstream stage ${waiting.join(', ')} will run first`], state);
     }
+    const escaping = this.escapingPaths(stage);
+    if (escaping.length) return this.fail(stage, started, `${escaping.join('; ')}: pipe only reads and writes inside the project`);
     const force = this.opts.force.has(stage.name);
     if (stage.fetch) {
       const { inputs, decision } = await fetchDecision(this.fetchContext, stage, upstream, force);
@@ -219,6 +229,15 @@ class Run {
       await this.ctx.objects.restore(out, abs);
       await this.ctx.stats.hash(abs);
     }
+  }
+
+  /** deps, outs and log that a symlink leads out of the project */
+  private escapingPaths(stage: Stage): string[] {
+    const paths = [...stage.deps, ...stage.outs, ...(stage.log ? [stage.log] : [])];
+    return paths.flatMap((p) => {
+      const target = escapeThroughSymlink(this.ctx.project.root, p, this.linkMemo);
+      return target === undefined ? [] : [`'${p}' leads outside the project through a symlink (to ${target})`];
+    });
   }
 
   private upstreamOutputs(stage: Stage): Record<string, string> {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { digestFile } from '../hash/digest.js';
+import { digestBytes, digestFile } from '../hash/digest.js';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 
 /** Temp files older than this are leftovers of a crashed put; younger ones may belong to a running put. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_MARK = '.tmp-';
+const SMALL_BLOB_BYTES = 1 << 20;
 
 /**
  * Content-addressed store of stage outputs:
@@ -17,6 +18,8 @@ const TEMP_MARK = '.tmp-';
  * object that exists under its final name is always complete.
  */
 export class ObjectStore {
+  private readonly knownDirs = new Set<string>();
+
   constructor(private readonly dir: string) {}
 
   /** Store the file or folder at absPath whose PathHash is known; no-op if already stored. */
@@ -102,8 +105,9 @@ export class ObjectStore {
   private async putBlob(src: string, hash: string): Promise<void> {
     const dest = this.blobPath(hash);
     if (existsSync(dest)) return;
-    await mkdir(path.dirname(dest), { recursive: true });
+    this.ensureDir(path.dirname(dest));
     const tmp = tempName(dest);
+    if (statSync(src).size <= SMALL_BLOB_BYTES) return this.putSmallBlob(src, hash, tmp, dest);
     try {
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
       // The output may have changed since it was hashed; an object must hold exactly its digest.
@@ -145,6 +149,25 @@ export class ObjectStore {
       await rm(staging, { recursive: true, force: true });
       await rm(old, { recursive: true, force: true });
     }
+  }
+
+  /** Small outputs (most of them) in three blocking calls: cheaper than six thread-pool round trips. */
+  private putSmallBlob(src: string, hash: string, tmp: string, dest: string): void {
+    const data = readFileSync(src);
+    if (digestBytes(data) !== hash) throw new Error(`${src} changed while it was being stored in the cache`);
+    try {
+      writeFileSync(tmp, data, { mode: 0o444 });
+      renameSync(tmp, dest);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  private ensureDir(dir: string): void {
+    if (this.knownDirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
   }
 
   private async writeAtomic(file: string, data: string): Promise<void> {
