@@ -124,5 +124,13 @@ function reportError(err: unknown, verbose: boolean): number {
   return EXIT.stageFailed;
 }
 
+// `pipe ... | head` closes our stdout early: stop quietly, as other command-line tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode === undefined ? EXIT.ok : Number(process.exitCode));
+    throw err;
+  });
+}
+
 const code = await main(process.argv);
 process.exitCode = code;
