@@ -14,6 +14,7 @@ export interface StageGraph {
 }
 
 export function buildGraph(pipeline: Pipeline): StageGraph {
+  rejectSelfDeps(pipeline.stages);
   const producers = indexOutputs(pipeline.stages);
   const graph = new DirectedGraph();
   for (const stage of pipeline.stages) graph.addNode(stage.name);
@@ -126,6 +127,16 @@ function findCycle(graph: DirectedGraph): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/** A stage reading its own output would never be up to date (what it writes changes what it read). */
+function rejectSelfDeps(stages: Stage[]): void {
+  for (const stage of stages) {
+    for (const dep of stage.deps) {
+      const own = isGlob(dep) ? undefined : stage.outs.find((out) => dep === out || dep.startsWith(`${out}/`));
+      if (own !== undefined) throw clash(stage, `dep '${dep}' is ${own === dep ? 'also' : 'inside'} its own output '${own}'; a stage cannot depend on what it writes`);
+    }
+  }
 }
 
 function clash(stage: Stage, detail: string): PipelineError {

@@ -11,7 +11,7 @@ export function validateSchema(src: YamlSource): RawPipeline {
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
     throw errorAt(src, [], 'the pipeline file must be a YAML map with `version: 1` and `stages:`');
   }
-  const result = pipelineSchema.safeParse(src.value);
+  const result = pipelineSchema.safeParse(src.value, { reportInput: true }); // without it every wrong type reads as missing
   if (result.success) return result.data;
   const errors = result.error.issues.slice(0, MAX_REPORTED).map((issue) => issueToError(src, issue));
   throw errors.length === 1 ? errors[0]! : new PipelineErrors(errors);

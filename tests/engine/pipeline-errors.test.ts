@@ -88,6 +88,21 @@ stages:
     expect(nestedText).toMatch(/did you mean 'cpu'/);
   });
 
+  test('a value of the wrong type is located and named as such, not as missing', async () => {
+    const p = project('version: 1\nstages:\n  a:\n    cmd: echo hi > x.txt\n    outs: [x.txt]\n    resources: {cpu: many}\n');
+    const text = userError(await p.pipe(['validate'], { json: false }));
+    expect(text).toContain('pipeline.yaml:6:22');
+    expect(text).toMatch(/resources\.cpu: expected number, got string/);
+  });
+
+  test('a stage depending on its own output exits 2', async () => {
+    const p = project('version: 1\nstages:\n  grow:\n    cmd: echo more >> log.txt\n    deps: [log.txt]\n    outs: [log.txt]\n');
+    const text = userError(await p.pipe(['run'], { json: false }));
+    expect(text).toContain('pipeline.yaml:3:3');
+    expect(text).toMatch(/own output 'log\.txt'/);
+    expect(p.exists('log.txt')).toBe(false);
+  });
+
   test('an unknown var in a command is located and suggested', async () => {
     const p = project('version: 1\nvars: {media: a.mp4}\nstages:\n  a:\n    cmd: echo ${medai} > x.txt\n    outs: [x.txt]\n');
     const text = userError(await p.pipe(['run'], { json: false }));
