@@ -38,14 +38,16 @@ export function pipeSync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {
   return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-export function pipeAsync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult>; output: () => string } {
+export function pipeAsync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult>; exited: Promise<void>; output: () => string } {
   const child = spawn(process.execPath, [PIPE_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done, output: () => stdout + stderr };
+  // 'close' waits for stdout/stderr to close, which orphaned stage processes holding them can delay
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return { child, done, exited, output: () => stdout + stderr };
 }
 
 /** mulberry32: small, fast, reproducible. */
