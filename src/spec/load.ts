@@ -48,6 +48,8 @@ class Loader {
   private readonly vars: Record<string, unknown>;
   private readonly imports: string[] = [];
   private globbed = false;
+  /** instance name -> the file a glob foreach expanded it for */
+  private readonly globItems = new Map<string, string>();
 
   constructor(
     private readonly src: YamlSource,
@@ -64,7 +66,7 @@ class Loader {
     const env = this.stringMap(this.raw.env ?? {}, ['env'], lookup);
     const templates = Object.entries(this.raw.stages);
     const enabled = templates.filter(([name, stage]) => this.isEnabled(name, stage));
-    const stages = enabled.flatMap(([name, stage]) => this.expand(name, stage));
+    const stages = this.withoutOutputItems(enabled.flatMap(([name, stage]) => this.expand(name, stage)));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
     this.checkGroups(templates.map(([n]) => n), stages);
     if (this.errors.length === 1) throw this.errors[0]!;
@@ -173,9 +175,21 @@ class Loader {
       this.errors.push(errorAt(this.src, ['stages', name, 'foreach'], err.message));
       return [];
     }
-    this.globbed ||= hasGlobItems(value);
-    return items.flatMap(({ item, job }) =>
-      this.stage(`${name}@${job}`, raw, lookupIn([{ item, job }, this.vars]), { job, template: name }));
+    const globbed = hasGlobItems(value);
+    this.globbed ||= globbed;
+    return items.flatMap(({ item, job }) => {
+      if (globbed) this.globItems.set(`${name}@${job}`, item.replace(/^\.\//, ''));
+      return this.stage(`${name}@${job}`, raw, lookupIn([{ item, job }, this.vars]), { job, template: name });
+    });
+  }
+
+  /** A glob foreach must not pick up what stages write (a.txt -> a.txt.up.txt -> a.txt.up.txt.up.txt ...). */
+  private withoutOutputItems(stages: Stage[]): Stage[] {
+    const outs = stages.flatMap((s) => s.outs);
+    return stages.filter((s) => {
+      const item = this.globItems.get(s.name);
+      return item === undefined || !outs.some((out) => item === out || item.startsWith(`${out}/`));
+    });
   }
 
   private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string } = {}): Stage[] {

@@ -237,6 +237,21 @@ stages:
     expect(p.read('data/two.txt.n')).toBe('3\n');
   });
 
+  test('a glob foreach does not pick up the files its own stages write', async () => {
+    const p = project(`version: 1
+vars:
+  texts: data/*.txt
+stages:
+  up:
+    foreach: texts
+    cmd: tr a-z A-Z < \${item} > \${item}.up.txt
+    deps: ["\${item}"]
+    outs: ["\${item}.up.txt"]
+`, { 'data/a.txt': 'a\n' });
+    for (let i = 0; i < 2; i++) expect(Object.keys(statuses(ok(await p.run())))).toHaveLength(1);
+    expect(p.exists('data/a.txt.up.txt.up.txt')).toBe(false);
+  });
+
   test('when keeps a stage only for the matching var values', async () => {
     const p = fanout();
     const fast = ok(await p.pipe(['list'], { json: false })).stdout;
