@@ -11,7 +11,7 @@ const RUNS_MARKER = '<!-- runs: newest first; bench/run.js inserts below -->';
  * @typedef {{ size: number, tool: string, full: number | null, noop: number | null, noopRuns: number[],
  *   digest: string | null, noopRewrote: boolean, error: string | null }} Measurement
  * @typedef {{ command: string, date: Date, loadBefore: number, loadAfter: number, noopRuns: number,
- *   layers: number }} Context
+ *   layers: number, commit: string }} Context
  */
 
 /** @param {number | null | undefined} s */
@@ -81,7 +81,7 @@ export function printTables(ms, context) {
   const parts = [
     `## ${context.date.toISOString()}`,
     '',
-    `Command: \`${context.command}\` (from the repository root)`,
+    `Command: \`${context.command}\` (from the repository root), repository at ${context.commit}`,
     '',
     `Graph: ${context.layers} layers, each stage \`cat\`s two outputs of the layer before. ` +
       `No-op = median of ${context.noopRuns} runs. Load average (1 min) ${context.loadBefore.toFixed(2)} before, ${context.loadAfter.toFixed(2)} after.`,

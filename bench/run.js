@@ -78,6 +78,12 @@ function timed(invocation, cwd) {
   return seconds;
 }
 
+/** The commit the benchmarked dist/ was most likely built from (dist/ is not versioned). */
+function headCommit() {
+  const result = spawnSync('git', ['log', '-1', '--format=%h %cd', '--date=format:%Y-%m-%d %H:%M'], { cwd: REPO, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : 'unknown';
+}
+
 /** @param {number[]} values */
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -162,7 +168,7 @@ function main() {
     if (!opts.keep) rmSync(generated, { recursive: true, force: true });
   }
   const command = ['node', 'bench/run.js', ...process.argv.slice(2)].join(' ');
-  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers };
+  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit: headCommit() };
   const markdown = printTables(measurements, context);
   console.log('\n' + markdown);
   if (opts.write) writeResults(markdown, context);
