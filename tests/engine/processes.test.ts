@@ -55,6 +55,36 @@ stages:
   });
 });
 
+describe('isolation between stages', () => {
+  test('one stage\'s shell state, env and stdin never reach the next one (-j 1: same worker)', async () => {
+    const p = project(`version: 1
+stages:
+  first:
+    cmd: cat > first.txt; export LEAK=yes; umask 077; cd /; trap 'echo trapped' EXIT
+    env: {OWN: first}
+    outs: [first.txt]
+  second:
+    cmd: echo "leak=$LEAK own=$OWN pwd=$(pwd) umask=$(umask)" > second.txt
+    deps: [first.txt]
+    outs: [second.txt]
+  third:
+    cmd: exec sh -c 'echo third > third.txt'
+    deps: [second.txt]
+    outs: [third.txt]
+  fourth:
+    cmd: read line || true; echo "line=$line" > fourth.txt
+    deps: [third.txt]
+    outs: [fourth.txt]
+`);
+    const r = ok(await p.pipe(['run', '-j', '1'], { timeoutMs: 20_000 }));
+    expect(statuses(r)).toEqual({ first: 'ran', second: 'ran', third: 'ran', fourth: 'ran' });
+    expect(p.read('first.txt')).toBe('');
+    const umask = (await execa('sh', ['-c', 'umask'])).stdout.trim();
+    expect(p.read('second.txt')).toBe(`leak= own= pwd=${p.dir} umask=${umask}\n`);
+    expect(p.read('fourth.txt')).toBe('line=\n');
+  });
+});
+
 describe('the project lock', () => {
   test('two runs at once: the second waits, both succeed, the work is done once', async () => {
     // the stage holds the lock until the test has seen the second run say it is waiting
