@@ -1,2 +1,6 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+// The bundled CLI (npm run build); the plain tsc output is the fallback while developing.
+import { existsSync } from 'node:fs';
+
+const bundled = new URL('../dist/bundle/main.js', import.meta.url);
+await import(existsSync(bundled) ? bundled.href : '../dist/cli/main.js');

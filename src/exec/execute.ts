@@ -100,14 +100,18 @@ class Run {
       const state = this.ctx.records.stage(stage.name) ? 'stale' : 'never-run';
       return this.wouldRun(stage, started, [`upstream stage ${waiting.join(', ')} will run first`], state);
     }
-    const escaping = this.escapingPaths(stage);
-    if (escaping.length) return this.fail(stage, started, `${escaping.join('; ')}: pipe only reads and writes inside the project`);
     const force = this.opts.force.has(stage.name);
     if (stage.fetch) {
       const { inputs, decision } = await fetchDecision(this.fetchContext, stage, upstream, force);
       return this.act(stage, inputs, decision, started);
     }
-    const inputs = await stageInputs(this.ctx, stage, upstream);
+    let inputs: StageInputs;
+    try {
+      inputs = await stageInputs(this.ctx, stage, upstream, undefined, (dep) => this.refuseEscaping(stage, [dep]));
+    } catch (err) {
+      if (err instanceof EscapeError) return this.fail(stage, started, err.message);
+      throw err;
+    }
     const unproducible = inputs.missing.filter((dep) => !this.isProducedUpstream(stage, dep));
     if (unproducible.length) {
       return this.fail(stage, started, `missing dep${unproducible.length > 1 ? 's' : ''} ${unproducible.join(', ')} (no file, and no stage produces it)`);
@@ -116,6 +120,11 @@ class Run {
   }
 
   private async act(stage: Stage, inputs: StageInputs, decision: Decision, started: number): Promise<'ok' | 'failed'> {
+    if (decision.action !== 'skip') {
+      // checked only before writing: a fresh stage touches nothing, and its deps were checked when first read
+      const escaping = this.escapingPaths(stage, [...stage.outs, ...(stage.log ? [stage.log] : [])]);
+      if (escaping.length) return this.fail(stage, started, escapeMessage(escaping));
+    }
     if (decision.action === 'skip') {
       this.outputs.set(stage.name, decision.outputHash);
       return this.finish(stage, 'skipped', started, decision.reasons.join('; '), 'fresh');
@@ -231,9 +240,13 @@ class Run {
     }
   }
 
-  /** deps, outs and log that a symlink leads out of the project */
-  private escapingPaths(stage: Stage): string[] {
-    const paths = [...stage.deps, ...stage.outs, ...(stage.log ? [stage.log] : [])];
+  private refuseEscaping(stage: Stage, paths: string[]): void {
+    const escaping = this.escapingPaths(stage, paths);
+    if (escaping.length) throw new EscapeError(escapeMessage(escaping));
+  }
+
+  /** paths that a symlink leads out of the project */
+  private escapingPaths(_stage: Stage, paths: string[]): string[] {
     return paths.flatMap((p) => {
       const target = escapeThroughSymlink(this.ctx.project.root, p, this.linkMemo);
       return target === undefined ? [] : [`'${p}' leads outside the project through a symlink (to ${target})`];
@@ -267,6 +280,12 @@ class Run {
     this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reason, ...extra });
     return 'failed';
   }
+}
+
+class EscapeError extends Error {}
+
+function escapeMessage(escaping: string[]): string {
+  return `${escaping.join('; ')}: pipe only reads and writes inside the project`;
 }
 
 function statSignature(abs: string): string | undefined {

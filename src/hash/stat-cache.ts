@@ -8,6 +8,12 @@ import type { PathHash, TreeEntry } from './types.js';
 import { walkFiles, type WalkedFile } from './walk.js';
 
 export interface StatCacheOptions {
+  /**
+   * Remember every result for the life of this object, so a path is stat'ed once (an output checked for
+   * its producer is not stat'ed again as the dep of its consumers). For one run of the engine, where
+   * only stages change files and their outputs are invalidated before they run.
+   */
+  memoize?: boolean;
   /** How close to "now" a file's mtime/ctime may be before its hash is not trusted (default 1000 ms). */
   racyWindowMs?: number;
 }
@@ -24,6 +30,7 @@ export class StatCache {
   private dirty = false;
   /** what this process already saw, path -> result */
   private readonly seen = new Map<string, PathHash>();
+  private readonly memoize: boolean;
   private readonly racyWindowNs: bigint;
 
   constructor(
@@ -31,12 +38,13 @@ export class StatCache {
     options: StatCacheOptions = {},
   ) {
     this.racyWindowNs = BigInt(Math.round((options.racyWindowMs ?? 1000) * 1e6));
+    this.memoize = options.memoize ?? false;
   }
 
   /** Content hash of a file or folder; re-reads only files whose stat changed since they were last hashed. */
   async hash(absPath: string): Promise<PathHash> {
     const result = await this.hashUncached(absPath);
-    this.seen.set(absPath, result);
+    if (this.memoize) this.seen.set(absPath, result);
     return result;
   }
 
@@ -64,7 +72,7 @@ export class StatCache {
     const seen = this.seen.get(absPath);
     if (seen) return seen;
     const result = this.peekUncached(absPath);
-    if (result) this.seen.set(absPath, result);
+    if (result && this.memoize) this.seen.set(absPath, result);
     return result;
   }
 

@@ -20,7 +20,7 @@ export function openEngine(project: Project): EngineContext {
   return {
     project,
     records: new RecordStore(path.join(dir, 'state.log')).load(),
-    stats: new StatCache(path.join(dir, 'stat-cache')),
+    stats: new StatCache(path.join(dir, 'stat-cache'), { memoize: true }),
     objects: new ObjectStore(path.join(dir, 'cache')),
     fetchStages: new Set(project.pipeline.stages.filter((s) => s.fetch).map((s) => s.name)),
   };

@@ -22,6 +22,7 @@ export async function stageInputs(
   stage: Stage,
   upstreamOutputs: Record<string, string>,
   fetchIdentity?: string,
+  beforeRead?: (rel: string) => void,
 ): Promise<StageInputs> {
   const missing: string[] = [];
   const deps: Record<string, string> = {};
@@ -29,7 +30,7 @@ export async function stageInputs(
     const files = expandDep(ctx, dep, stage);
     if (files.length === 0) deps[dep] = NO_MATCH;
     for (const file of files) {
-      const hash = await contentHash(ctx, file);
+      const hash = await contentHash(ctx, file, beforeRead);
       deps[file] = hash;
       if (hash === MISSING) missing.push(file);
     }
@@ -41,8 +42,9 @@ export async function stageInputs(
     env: stage.env,
     deps,
     upstream: upstreamOutputs,
+    outs: stage.outs,
   };
-  return { key: digestBytes(stableStringify(parts)), parts, missing };
+  return { key: digestBytes(keyText(parts)), parts, missing };
 }
 
 /** A glob dep never matches the stage's own outputs: they change every time it runs. */
@@ -57,10 +59,25 @@ function expandDep(ctx: EngineContext, dep: string, stage: Stage): string[] {
 }
 
 /** Content hash of a project path through the stat cache; 'missing' when it does not exist. */
-export async function contentHash(ctx: EngineContext, rel: string): Promise<string> {
+/** `beforeRead` is called only when content must be read (the stat cache could not answer), and may throw. */
+export async function contentHash(ctx: EngineContext, rel: string, beforeRead?: (rel: string) => void): Promise<string> {
   const abs = absolute(ctx, rel);
-  const h = ctx.stats.peek(abs) ?? (await ctx.stats.hash(abs));
+  const cached = ctx.stats.peek(abs);
+  if (!cached) beforeRead?.(rel);
+  const h = cached ?? (await ctx.stats.hash(abs));
   return h.kind === 'missing' ? MISSING : h.hash;
+}
+
+/**
+ * The text the key is the digest of. NUL separates the fields (no path, name or hash contains one);
+ * maps are in sorted order, so the key does not depend on the order things were declared in.
+ */
+function keyText(p: KeyParts): string {
+  let text = `k1\0c${p.cmd ?? ''}\0f${p.fetch ?? ''}\0p${stableStringify(p.params)}\0e${stableStringify(p.env)}`;
+  for (const path of Object.keys(p.deps).sort()) text += `\0d${path}\0${p.deps[path]}`;
+  for (const stage of Object.keys(p.upstream).sort()) text += `\0u${stage}\0${p.upstream[stage]}`;
+  for (const out of p.outs ?? []) text += `\0o${out}`;
+  return text;
 }
 
 /** What downstream keys see of a stage's outputs: equal outputs give an equal digest (early cutoff). */

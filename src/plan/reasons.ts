@@ -7,6 +7,7 @@ const MAX_LISTED = 10;
 export function explainChanges(before: KeyParts, now: KeyParts): string[] {
   const reasons: string[] = [];
   if (before.cmd !== now.cmd) reasons.push('command changed');
+  if (stableStringify(before.outs ?? []) !== stableStringify(now.outs ?? [])) reasons.push('declared outputs changed');
   if (before.fetch !== now.fetch) reasons.push(`fetch source changed: ${before.fetch ?? '(none)'} -> ${now.fetch ?? '(none)'}`);
   diffMaps(before.params, now.params, (k, a, b) => reasons.push(`param ${k} changed: ${show(a)} -> ${show(b)}`));
   diffMaps(before.env, now.env, (k, a, b) => reasons.push(`env ${k} changed: ${show(a)} -> ${show(b)}`));

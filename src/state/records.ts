@@ -27,6 +27,8 @@ export interface KeyParts {
   deps: Record<string, string>;
   /** upstream stage -> its output hash */
   upstream: Record<string, string>;
+  /** the declared outputs: two stages with the same command but other outputs never share a run-cache entry */
+  outs?: string[];
 }
 
 export interface StageRecord {
