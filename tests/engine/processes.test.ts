@@ -85,6 +85,20 @@ stages:
   });
 });
 
+describe('leftovers', () => {
+  test('a process a stage left running in the background is stopped when the stage ends', async () => {
+    const p = project(`version: 1
+stages:
+  daemon:
+    cmd: sleep 30 & echo $! > bg.pid; echo > out.txt
+    outs: [out.txt]
+`);
+    ok(await p.run());
+    const pid = Number(p.read('bg.pid').trim());
+    await expect.poll(() => isAlive(pid), { timeout: 3000, interval: 50 }).toBe(false);
+  });
+});
+
 describe('the project lock', () => {
   test('two runs at once: the second waits, both succeed, the work is done once', async () => {
     // the stage holds the lock until the test has seen the second run say it is waiting
