@@ -82,7 +82,8 @@ describe('concurrent runs', () => {
     expect(readFileSync(path.join(dir, 'out/a3.txt'), 'utf8')).toBe('changed\na1\na2\na3\n');
     expect(corruptRecordLines(dir)).toEqual([]);
     const run = pipeAsync(dir, ['run', '-q', '--force']);
-    await new Promise((r) => setTimeout(r, 400));
+    // the forced run holds the lock for at least its sleeps (~0.25 s): start clean as soon as it has it
+    for (let i = 0; i < 250 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 10));
     const clean = pipeSync(dir, ['clean']);
     expect((await run.done).code).toBe(0);
     expect(clean.code).toBe(0);
