@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PIPE_BIN = path.join(REPO_ROOT, 'bin', 'pipe.js');
 
-// bin/pipe.js runs the compiled dist/: say so plainly instead of failing every test with an import error
-if (!existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'main.js'))) {
+// bin/pipe.js runs the built dist/ (bundle or tsc output): say so plainly instead of failing every test with an import error
+const BUILT = [path.join(REPO_ROOT, 'dist', 'bundle', 'main.js'), path.join(REPO_ROOT, 'dist', 'cli', 'main.js')];
+if (!BUILT.some((file) => existsSync(file))) {
   throw new Error(`${REPO_ROOT}/dist is not built: run \`npm run build\` (npm test does) before these tests`);
 }
 
