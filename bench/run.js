@@ -147,6 +147,7 @@ function main() {
   const opts = options();
   const started = new Date();
   const loadBefore = loadavg()[0];
+  const commit = headCommit();
   const chosen = selectedTools(opts);
   mkdirSync(WORK, { recursive: true });
   /** @type {Measurement[]} */
@@ -168,7 +169,7 @@ function main() {
     if (!opts.keep) rmSync(generated, { recursive: true, force: true });
   }
   const command = ['node', 'bench/run.js', ...process.argv.slice(2)].join(' ');
-  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit: headCommit() };
+  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit };
   const markdown = printTables(measurements, context);
   console.log('\n' + markdown);
   if (opts.write) writeResults(markdown, context);
