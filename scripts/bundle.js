@@ -1,7 +1,18 @@
 // Bundles the CLI (tsc output is the reference build; this is what bin/pipe.js runs): one ESM entry plus
 // chunks for what is loaded lazily. Node 20 has no module compile cache, and resolving and compiling ~80
 // small ES modules costs more than an up-to-date run of a small pipeline.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+/** A digest of the sources: the compiled-pipeline cache is keyed by it, so a new build never reuses an old parse. */
+function sourceDigest(dir) {
+  const hash = createHash('sha256');
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true }).sort((a, b) => `${a.parentPath}/${a.name}`.localeCompare(`${b.parentPath}/${b.name}`))) {
+    if (entry.isFile()) hash.update(entry.name).update(readFileSync(`${entry.parentPath}/${entry.name}`));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
 
 await build({
   entryPoints: { main: 'src/cli/main.ts' },
@@ -15,5 +26,6 @@ await build({
   external: ['fsevents'],
   // CommonJS packages bundled into ESM call require(); give them one
   banner: { js: "import { createRequire as __pipeCreateRequire } from 'node:module'; const require = __pipeCreateRequire(import.meta.url);" },
+  define: { __PIPE_BUILD__: JSON.stringify(sourceDigest('src')) },
   logLevel: 'warning',
 });

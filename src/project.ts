@@ -14,6 +14,9 @@ import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';
 const COMPILED_FORMAT = 3;
+declare const __PIPE_BUILD__: string | undefined;
+/** A compiled pipeline is only reused by the build of pipe that compiled it (the loader may have changed). */
+const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
 const KEEP_COMPILED = 8;
 
 export interface Project {
@@ -61,7 +64,7 @@ export async function openProject(file: string, sets: Record<string, unknown>, o
 }
 
 function compiledKey(text: Buffer, sets: Record<string, unknown>): string {
-  return createHash('sha256').update(text).update('\0').update(JSON.stringify(sets)).update(`\0${COMPILED_FORMAT}`).digest('hex').slice(0, 32);
+  return createHash('sha256').update(text).update('\0').update(JSON.stringify(sets)).update(`\0${COMPILED_FORMAT}\0${BUILD_ID}`).digest('hex').slice(0, 32);
 }
 
 function readCompiled(cacheFile: string, root: string): Compiled | undefined {

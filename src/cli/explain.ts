@@ -36,6 +36,7 @@ export async function explainCommand(name: string, opts: { set: string[] }, glob
   };
   add('command', '', before?.cmd, now.cmd);
   if (now.fetch || before?.fetch) add('fetch', '', before?.fetch, now.fetch);
+  add('declared outputs', '', before?.outs?.join(', '), now.outs?.join(', '));
   for (const k of keys(before?.params, now.params)) add('param', k, before?.params[k], now.params[k]);
   for (const k of keys(before?.env, now.env)) add('env', k, before?.env[k], now.env[k], isSecretName(k));
   for (const k of keys(before?.deps, now.deps)) add('dep', k, before?.deps[k], now.deps[k]);

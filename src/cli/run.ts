@@ -52,7 +52,8 @@ async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptio
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets);
   const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
-  const force = new Set(opts.force === true ? matchTargets(effectiveTargets.length ? effectiveTargets : order, project.selectable) : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
+  // --force alone forces the targets themselves (like snakemake --force), not what is upstream of them
+  const force = new Set(opts.force === true ? requested : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   if (opts.network === false) requireNetworkIsolation('--no-network');
   else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
   return { project, order, requested, force };
@@ -91,7 +92,7 @@ async function runOnce(
     }, reporter);
     if (!opts.dryRun) engine.records.compactIfLarge();
     if (!opts.dryRun && !globals.quiet) announceOutputs(project, opts.requested, reporter);
-    await reporter.summary({ type: 'summary', ...result.counts, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
+    await reporter.summary({ type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
     return exitCode(result);
   } finally {
     if (lock) lock.release();

@@ -21,7 +21,10 @@ export interface SummaryEvent {
   ran: number;
   skipped: number;
   restored: number;
+  /** every stage whose status is failed, including those not run because an upstream stage failed */
   failed: number;
+  /** of `failed`, the stages that did not run (blocked by a failure, or stopped) */
+  notRun: number;
   ms: number;
   interrupted?: boolean;
 }
