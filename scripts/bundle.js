@@ -15,7 +15,7 @@ function sourceDigest(dir) {
 }
 
 await build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/main.ts', fast: 'src/cli/fast-noop.ts' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

@@ -28,6 +28,10 @@ export interface Project {
   stages: Map<string, Stage>;
   selectable: Selectable;
   args: LoadResult['args'];
+  /** files the pipeline imports (project-relative) */
+  imports: string[];
+  /** a foreach expanded a glob: which stages exist depends on which files exist */
+  globbed: boolean;
 }
 
 interface Compiled {
@@ -36,6 +40,7 @@ interface Compiled {
   pipeline: Pipeline;
   graph: StageGraph;
   args: LoadResult['args'];
+  globbed?: boolean;
 }
 
 export function findPipelineFile(explicit: string | undefined, cwd = process.cwd()): string {
@@ -87,7 +92,7 @@ async function compile(file: string, sets: Record<string, unknown>, cacheFile: s
   const loaded = loadPipeline({ file, sets });
   const graph = buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
-  const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args };
+  const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
   if (!loaded.globbed) saveCompiled(cacheFile, compiled);
   return compiled;
 }
@@ -143,5 +148,7 @@ function toProject(root: string, file: string, stateDir: string, c: Compiled): P
     stages,
     selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream },
     args: c.args,
+    imports: Object.keys(c.imports),
+    globbed: c.globbed ?? false,
   };
 }

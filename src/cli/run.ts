@@ -6,7 +6,9 @@ import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { openEngine } from '../plan/context.js';
+import { openEngine, type EngineContext } from '../plan/context.js';
+import { isGlob } from '../spec/paths.js';
+import { dropSnapshots, fastPathWords, writeSnapshot } from './fast-noop.js';
 import type { Project } from '../project.js';
 import type { Reporter } from '../report/events.js';
 import { acquireLock } from '../state/lock.js';
@@ -79,6 +81,7 @@ async function runOnce(
   });
   if (lock === 'interrupted') return EXIT.interrupted;
   try {
+    if (lock) dropSnapshots(project.root);
     const engine = openEngine(project);
     const result = await execute(engine, order, {
       jobs: jobsOf(opts.jobs),
@@ -91,7 +94,9 @@ async function runOnce(
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
     if (!opts.dryRun) engine.records.compactIfLarge();
-    if (!opts.dryRun && !globals.quiet) announceOutputs(project, opts.requested, reporter);
+    const outputsNote = opts.dryRun ? undefined : outputsSummary(project, opts.requested);
+    if (outputsNote && !globals.quiet) reporter.note(outputsNote);
+    if (!opts.dryRun && !opts.watch && result.counts.failed === 0 && !result.interrupted) snapshotForNoop(project, engine, order, outputsNote);
     await reporter.summary({ type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
     return exitCode(result);
   } finally {
@@ -100,10 +105,31 @@ async function runOnce(
 }
 
 /** Where the results are: the outputs of the stages the user asked for (not of everything upstream). */
-function announceOutputs(project: Project, requested: string[], reporter: Reporter): void {
+function outputsSummary(project: Project, requested: string[]): string | undefined {
   const outs = requested.flatMap((name) => project.stages.get(name)?.outs ?? []).flatMap((o) => listed(project.root, o));
-  if (outs.length === 0 || outs.length > 20) return;
-  reporter.note(`outputs:\n${outs.map((o) => `  ${o}`).join('\n')}`);
+  if (outs.length === 0 || outs.length > 20) return undefined;
+  return `outputs:\n${outs.map((o) => `  ${o}`).join('\n')}`;
+}
+
+/**
+ * Every selected stage is up to date now: leave the stat snapshot the next identical command checks before
+ * loading anything (src/cli/fast-noop.ts). Not for what a stat cannot vouch for: globs, fetched models.
+ */
+function snapshotForNoop(project: Project, engine: EngineContext, order: string[], outputsNote: string | undefined): void {
+  const words = fastPathWords(process.argv);
+  if (!words || project.globbed) return;
+  const stages = order.map((n) => project.stages.get(n)!);
+  if (stages.some((s) => s.fetch || s.deps.some(isGlob))) return;
+  const paths = new Set<string>(project.imports);
+  for (const stage of stages) {
+    for (const dep of Object.keys(engine.records.stage(stage.name)?.parts.deps ?? {})) paths.add(dep);
+    for (const out of stage.outs) paths.add(out);
+  }
+  try {
+    writeSnapshot({ root: project.root, pipelineFile: project.file, targets: words.targets, stages: order, paths: [...paths], outputsNote });
+  } catch {
+    /* only an optimisation */
+  }
 }
 
 /** A file itself; a folder as the files in it (a few), so the user sees e.g. the muxed film's name. */

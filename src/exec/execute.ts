@@ -166,13 +166,14 @@ class Run {
         this.outputs.set(stage.name, outputHash);
         return this.finish(stage, 'ran', began, reasons.join('; '));
       }
-      return await this.runCommand(stage, inputs, reasons, began);
+      return await this.runCommand(stage, inputs, reasons, began, release);
     } finally {
       release();
     }
   }
 
-  private async runCommand(stage: Stage, inputs: StageInputs, reasons: string[], began: number): Promise<'ok' | 'failed'> {
+  /** `release` frees the stage's resources once its process is done: checking and storing outputs is pipe's work. */
+  private async runCommand(stage: Stage, inputs: StageInputs, reasons: string[], began: number, release: () => void): Promise<'ok' | 'failed'> {
     const before = this.prepareOutputs(stage);
     const logFile = logFileOf(this.ctx, stage);
     const result = await (this.opts.runner ?? localRunner).run({
@@ -184,6 +185,7 @@ class Run {
       noNetwork: this.opts.noNetwork || stage.network === false,
       registry: { add: (pgid) => this.processes.add(pgid, stage.name), remove: (pgid) => this.processes.remove(pgid) },
     });
+    release();
     const log = path.relative(process.cwd(), logFile) || logFile;
     const isolated = this.opts.noNetwork || stage.network === false;
     if (result.interrupted) return this.fail(stage, began, 'interrupted', { log });

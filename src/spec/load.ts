@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, parse as parseYaml } from 'yaml';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import {
@@ -48,6 +48,7 @@ class Loader {
   private readonly vars: Record<string, unknown>;
   private readonly imports: string[] = [];
   private globbed = false;
+  private stagePositions: Map<string, { line: number; col: number }> | undefined;
   /** instance name -> the file a glob foreach expanded it for */
   private readonly globItems = new Map<string, string>();
 
@@ -194,7 +195,7 @@ class Loader {
 
   private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string } = {}): Stage[] {
     const at = ['stages', origin.template ?? name];
-    const pos = errorAt(this.src, at, '', true);
+    const pos = this.stagePosition(origin.template ?? name);
     if (!raw.cmd === !raw.fetch) {
       this.errors.push(errorAt(this.src, at, `stage '${name}' needs exactly one of 'cmd' or 'fetch'`, true));
       return [];
@@ -222,6 +223,21 @@ class Loader {
       loc: { file: pos.file, line: pos.line ?? 0, col: pos.col ?? 0 },
     };
     return [stage];
+  }
+
+  /** Where each stage's key is, indexed once: looking each one up in the map would be quadratic. */
+  private stagePosition(name: string): { file: string; line?: number; col?: number } {
+    if (!this.stagePositions) {
+      this.stagePositions = new Map();
+      const stages = this.src.doc.get('stages', true);
+      if (isMap(stages)) {
+        for (const pair of stages.items) {
+          const range = (pair.key as { range?: [number, number, number] } | null)?.range;
+          if (isScalar(pair.key) && range) this.stagePositions.set(String(pair.key.value), this.src.lines.linePos(range[0]));
+        }
+      }
+    }
+    return { file: this.src.file, ...this.stagePositions.get(name) };
   }
 
   private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {

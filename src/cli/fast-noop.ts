@@ -1,0 +1,193 @@
+/**
+ * The no-op fast path. After a run that left every selected stage up to date, pipe writes a snapshot: the
+ * stat of every file those stages read or wrote. The next identical `pipe run` stats them before loading
+ * the engine; if nothing moved it reports every stage up to date and exits, in about Node's start-up time.
+ * Anything unusual (a lock held, a glob or a fetch stage, an option that changes what runs, a file whose
+ * timestamp is too recent to trust) falls back to the normal run, which decides from the content hashes.
+ *
+ * This module is loaded before everything else: it imports only Node built-ins.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+declare const __PIPE_BUILD__: string | undefined;
+const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
+
+const SNAPSHOT_DIR = path.join('.pipe', 'noop');
+/** A file changed this recently might change again within the same timestamp tick: do not vouch for it. */
+const RACY_WINDOW_NS = 1_000_000_000n;
+/** Options that only change how the result is shown. */
+const DISPLAY_FLAGS = new Set(['-q', '--quiet', '--json', '--no-color']);
+const VALUE_FLAGS = new Set(['-j', '--jobs', '-f', '--file']);
+
+interface Snapshot {
+  stages: string[];
+  /** absolute path -> stat key; '' for a path that must not exist */
+  files: [string, string][];
+  outputsNote?: string;
+}
+
+interface Invocation {
+  pipelineFile: string;
+  key: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** Returns true when it answered the whole command (every stage up to date). */
+export function tryFastNoop(argv: string[]): boolean {
+  const started = process.hrtime.bigint();
+  try {
+    const invocation = parseInvocation(argv);
+    if (!invocation) return false;
+    if (!invocation.json && !invocation.quiet && process.stderr.isTTY) return false;
+    const root = path.dirname(invocation.pipelineFile);
+    if (existsSync(path.join(root, '.pipe', 'lock'))) return false;
+    const snapshot = readSnapshot(root, invocation.key);
+    if (!snapshot || !unchanged(snapshot)) return false;
+    report(snapshot, invocation, Number((process.hrtime.bigint() - started) / 1_000_000n));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What `pipe ... run ...` asks for, when it is a plain run the fast path can answer. */
+function parseInvocation(argv: string[]): Invocation | undefined {
+  const words = fastPathWords(argv);
+  if (!words) return undefined;
+  const pipelineFile = words.file ? path.resolve(words.file) : findPipelineFile(process.cwd());
+  if (!pipelineFile) return undefined;
+  return { pipelineFile, key: snapshotKey(readFileSync(pipelineFile), words.targets), json: words.json, quiet: words.quiet };
+}
+
+/** The words of a `pipe run` command line that select what runs, or undefined when the fast path must not answer it. */
+export function fastPathWords(argv: string[]): { file?: string; targets: string[]; json: boolean; quiet: boolean } | undefined {
+  const args = argv.slice(2);
+  const runAt = args.indexOf('run');
+  if (runAt < 0) return undefined;
+  let file: string | undefined;
+  let json = false;
+  let quiet = false;
+  const meaningful: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (i === runAt) continue;
+    if (DISPLAY_FLAGS.has(arg)) {
+      json ||= arg === '--json';
+      quiet ||= arg === '-q' || arg === '--quiet';
+      continue;
+    }
+    if (VALUE_FLAGS.has(arg)) {
+      if (arg === '-f' || arg === '--file') file = args[i + 1];
+      i++;
+      continue;
+    }
+    if (/^-j\d+$/.test(arg) || arg.startsWith('--jobs=')) continue;
+    if (arg.startsWith('--file=')) {
+      file = arg.slice('--file='.length);
+      continue;
+    }
+    if (i < runAt || arg.startsWith('-')) return undefined; // another command's options, or one that changes the run
+    meaningful.push(arg);
+  }
+  return { file, targets: meaningful, json, quiet };
+}
+
+function findPipelineFile(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'pipeline.yaml');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+export function snapshotKey(pipelineText: Uint8Array, targets: string[]): string {
+  return createHash('sha256').update(pipelineText).update('\0').update(JSON.stringify(targets)).update(`\0${BUILD_ID}`).digest('hex').slice(0, 32);
+}
+
+function readSnapshot(root: string, key: string): Snapshot | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(root, SNAPSHOT_DIR, `${key}.json`), 'utf8')) as Snapshot;
+  } catch {
+    return undefined;
+  }
+}
+
+function unchanged(snapshot: Snapshot): boolean {
+  for (const [file, key] of snapshot.files) {
+    if (statKey(file) !== key) return false;
+  }
+  return true;
+}
+
+function statKey(file: string): string {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.isDirectory() ? 'd' : 'f'}` : '';
+}
+
+function report(snapshot: Snapshot, invocation: Invocation, ms: number): void {
+  if (invocation.json) {
+    const lines = snapshot.stages.map((stage) => JSON.stringify({ type: 'stage', stage, status: 'skipped', ms: 0, reason: 'up to date', state: 'fresh' }));
+    lines.push(JSON.stringify({ type: 'summary', ran: 0, skipped: snapshot.stages.length, restored: 0, failed: 0, notRun: 0, ms }));
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
+  if (invocation.quiet) return;
+  const lines = snapshot.stages.map((stage) => `· ${stage}  0ms  up to date`);
+  if (snapshot.outputsNote) lines.push(snapshot.outputsNote);
+  lines.push(`0 ran, ${snapshot.stages.length} up to date in ${ms}ms`);
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+// ---- writing, after a run that left every stage up to date ----
+
+export interface SnapshotSource {
+  root: string;
+  pipelineFile: string;
+  /** the words after `run` that select what runs (targets, --set, shorthands) */
+  targets: string[];
+  stages: string[];
+  /** project-relative paths every selected stage read or wrote (files or folders), plus imports */
+  paths: string[];
+  outputsNote?: string;
+}
+
+/** Removes every snapshot: call when a run takes the lock, since it may change what they vouch for. */
+export function dropSnapshots(root: string): void {
+  rmSync(path.join(root, SNAPSHOT_DIR), { recursive: true, force: true });
+}
+
+/** Writes the snapshot unless some file is too recent to vouch for (the next no-op run writes it then). */
+export function writeSnapshot(source: SnapshotSource): boolean {
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const files: [string, string][] = [];
+  for (const rel of source.paths) {
+    if (!collect(path.join(source.root, rel), nowNs, files)) return false;
+  }
+  const snapshot: Snapshot = { stages: source.stages, files, outputsNote: source.outputsNote };
+  const dir = path.join(source.root, SNAPSHOT_DIR);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${snapshotKey(readFileSync(source.pipelineFile), source.targets)}.json`);
+  const temp = `${file}.tmp-${process.pid}`;
+  writeFileSync(temp, JSON.stringify(snapshot));
+  renameSync(temp, file);
+  return true;
+}
+
+/** A file's stat; a folder's stat and everything below it (adding or removing an entry changes the folder's). */
+function collect(abs: string, nowNs: bigint, files: [string, string][]): boolean {
+  const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+  if (!st) {
+    files.push([abs, '']);
+    return true;
+  }
+  if (st.mtimeNs > nowNs - RACY_WINDOW_NS || st.ctimeNs > nowNs - RACY_WINDOW_NS) return false;
+  files.push([abs, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.isDirectory() ? 'd' : 'f'}`]);
+  if (!st.isDirectory()) return true;
+  for (const entry of readdirSync(abs)) {
+    if (!collect(path.join(abs, entry), nowNs, files)) return false;
+  }
+  return true;
+}
