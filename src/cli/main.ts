@@ -27,7 +27,7 @@ function program(): Command {
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
     .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores)')
     .option('-n, --dry-run', 'print the plan with reasons; run nothing')
-    .option('--force [STAGE...]', 'run these stages (or every target) even when up to date')
+    .option('--force [STAGE...]', 'run these stages even when up to date; alone: the targets themselves, or every stage when no target is given')
     .option('-k, --keep-going', 'after a failure, keep running what does not depend on it')
     .option('--offline', 'no network for fetch stages: a model that is not cached is an error')
     .option('--no-network', 'run command stages with networking cut off (unshare -n); only fetch stages may reach the network')

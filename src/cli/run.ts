@@ -54,8 +54,10 @@ async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptio
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets);
   const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
-  // --force alone forces the targets themselves (like snakemake --force), not what is upstream of them
-  const force = new Set(opts.force === true ? requested : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
+  // --force alone forces the named targets themselves (like snakemake --force), not what is upstream of
+  // them; with no target at all it forces every stage (like dvc repro --force)
+  const forcedByFlag = effectiveTargets.length ? requested : order;
+  const force = new Set(opts.force === true ? forcedByFlag : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   if (opts.network === false) requireNetworkIsolation('--no-network');
   else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
   return { project, order, requested, force };

@@ -4,7 +4,7 @@
  * taken over.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -13,7 +13,7 @@ import { corruptRecordLines, listFiles, ndjson, pipeAsync, pipeSync, removeProje
 const PIPELINE = `version: 1
 stages:
   root:
-    cmd: "sleep 0.1; cat src/in.txt > out/root.txt"
+    cmd: "while [ -f hold ]; do sleep 0.02; done; sleep 0.1; cat src/in.txt > out/root.txt"
     deps: [src/in.txt]
     outs: [out/root.txt]
 ${[1, 2, 3].map((i) => `  a${i}:
@@ -81,13 +81,17 @@ describe('concurrent runs', () => {
     expect(ran.reduce((a, b) => a + b, 0)).toBe(STAGE_COUNT);
     expect(readFileSync(path.join(dir, 'out/a3.txt'), 'utf8')).toBe('changed\na1\na2\na3\n');
     expect(corruptRecordLines(dir)).toEqual([]);
+    // the forced run holds the lock until the file `hold` goes: clean must wait for it, and say so
+    writeFileSync(path.join(dir, 'hold'), '');
     const run = pipeAsync(dir, ['run', '-q', '--force']);
-    // the forced run holds the lock for at least its sleeps (~0.25 s): start clean as soon as it has it
-    for (let i = 0; i < 250 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 10));
-    const clean = pipeSync(dir, ['clean']);
+    for (let i = 0; i < 500 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 10));
+    const clean = pipeAsync(dir, ['clean']);
+    for (let i = 0; i < 500 && !/waiting for pid/.test(clean.output()); i++) await new Promise((r) => setTimeout(r, 10));
+    rmSync(path.join(dir, 'hold'));
+    const cleaned = await clean.done;
     expect((await run.done).code).toBe(0);
-    expect(clean.code).toBe(0);
-    expect(clean.stderr + clean.stdout).toMatch(/waiting for pid \d+ \(pipe run/);
+    expect(cleaned.code).toBe(0);
+    expect(cleaned.stderr + cleaned.stdout).toMatch(/waiting for pid \d+ \(pipe run/);
     expect(listFiles(path.join(dir, 'out'))).toEqual([]);
   });
 

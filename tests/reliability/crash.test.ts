@@ -13,7 +13,7 @@ import {
 
 const ITERATIONS = envInt('PIPE_CRASH_ITERATIONS', 30);
 const SEED = envInt('PIPE_CRASH_SEED', 1);
-const MAX_KILL_DELAY_MS = 1300;
+const MAX_KILL_DELAY_MS = 800;
 const FINAL_SOURCES = [2, 1, 3, 0];
 
 const projects: string[] = [];
