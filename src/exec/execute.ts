@@ -15,6 +15,7 @@ import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runn
 import { baseEnvironment, stageEnvironment } from './environment.js';
 import { ShellPool } from './shell-pool.js';
 import { localRunner, type StageRunner } from './runner.js';
+import { readLogTail } from './process.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 import { walkGraph, type BlockedReport } from './walk.js';
@@ -46,7 +47,7 @@ const PENDING = 'pending';
 export async function execute(ctx: EngineContext, order: string[], opts: ExecuteOptions, reporter: Reporter): Promise<ExecuteResult> {
   const registry = new ProcessRegistry(ctx.project.stateDir);
   const pool = !opts.runner && !opts.dryRun && ShellPool.available()
-    ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
+    ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), path.join(ctx.project.stateDir, 'logs'), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
     : undefined;
   const run = new Run(ctx, pool ? { ...opts, runner: { name: 'shell-pool', run: (spec) => pool.run(spec) } } : opts, reporter);
   reporter.plan(order, opts.dryRun);
@@ -196,7 +197,7 @@ class Run {
       return this.fail(stage, began, `command failed (${how})${note}`, { log, tail: result.tail });
     }
     const unwritten = this.unwrittenOutputs(stage, before);
-    if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: result.tail });
+    if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: readLogTail(logFile) });
     const outs = await this.storeOutputs(stage);
     const outputHash = outputDigest(outs);
     this.ctx.records.record(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
@@ -210,10 +211,18 @@ class Run {
     for (const out of stage.outs) {
       const abs = absolute(this.ctx, out);
       this.ctx.stats.invalidate(abs);
-      mkdirSync(path.dirname(abs), { recursive: true });
+      this.ensureDir(path.dirname(abs));
       before.set(out, statSignature(abs));
     }
     return before;
+  }
+
+  private readonly knownDirs = new Set<string>();
+
+  private ensureDir(dir: string): void {
+    if (this.knownDirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
   }
 
   private unwrittenOutputs(stage: Stage, before: Map<string, string | undefined>): string[] {

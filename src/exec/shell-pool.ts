@@ -10,7 +10,7 @@
  * can stop it if this pipe is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { shellQuote } from '../spec/interpolate.js';
@@ -27,6 +27,8 @@ export interface WorkerRegistry {
   remove(pgid: number): void;
 }
 
+let workerCount = 0;
+
 interface Pending {
   spec: ProcessSpec;
   pid?: number;
@@ -40,7 +42,15 @@ class ShellWorker {
   private nextId = 0;
   dead = false;
 
-  constructor(cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, private readonly registry?: WorkerRegistry) {
+  /**
+   * Where the running stage's output goes. Most stages of a big pipeline print nothing: truncating one file
+   * per worker costs far less than creating a log file per stage; a stage that printed something, or failed,
+   * gets its own log by a rename.
+   */
+  readonly scratchLog: string;
+
+  constructor(cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
+    this.scratchLog = path.join(scratchDir, `.worker-${process.pid}-${++workerCount}.log`);
     this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     if (this.child.pid) registry?.add(this.child.pid);
     this.child.on('exit', () => this.onExit());
@@ -56,7 +66,7 @@ class ShellWorker {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.current = { spec, resolve };
-      this.child.stdin!.write(jobLine(id, spec, this.baseEnv) + '\n');
+      this.child.stdin!.write(jobLine(id, spec, this.baseEnv, this.scratchLog) + '\n');
     });
   }
 
@@ -101,12 +111,12 @@ class ShellWorker {
  * One shell command line that runs the stage in the background, reports its pid, waits, reports its status.
  * Every value is shell-quoted (newlines spelled as "$nl"); variable names are checked by the schema.
  */
-export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv): string {
+export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
   const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
-  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...envChanges(spec.env, baseEnv).unset, ...command];
-  const assignments = envChanges(spec.env, baseEnv).set.map(([k, v]) => `${k}=${quoteWord(v)}`);
-  const run = [...assignments, ...words.map(quoteWord)].join(' ');
-  return `${run} </dev/null >${quoteWord(spec.logFile)} 2>&1 & echo "s ${id} $!"; wait $!; echo "d ${id} $?"`;
+  const env = envChanges(spec.env, baseEnv);
+  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...env.unset, ...command];
+  const run = [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
+  return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; echo "d ${id} $?"`;
 }
 
 /** Assignments for what the stage adds to the worker's environment; `env -u` for anything it removes. */
@@ -126,7 +136,15 @@ function quoteWord(word: string): string {
 export class ShellPool {
   private readonly workers: ShellWorker[] = [];
 
-  constructor(private readonly cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, private readonly registry?: WorkerRegistry) {}
+  constructor(
+    private readonly cwd: string,
+    private readonly baseEnv: NodeJS.ProcessEnv,
+    private readonly scratchDir: string,
+    private readonly registry?: WorkerRegistry,
+  ) {
+    mkdirSync(scratchDir, { recursive: true });
+    removeDeadScratch(scratchDir);
+  }
 
   static available(): boolean {
     return process.platform !== 'win32' && existsSync('/bin/sh');
@@ -134,26 +152,71 @@ export class ShellPool {
 
   async run(spec: ProcessSpec): Promise<ProcessResult> {
     if (spec.cwd !== this.cwd) throw new Error(`shell pool runs in ${this.cwd}, not ${spec.cwd}`);
-    mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    this.ensureDir(path.dirname(spec.logFile));
     const worker = this.idleWorker();
     const { code } = await worker.run(spec);
+    this.keepLog(worker.scratchLog, spec.logFile, code !== 0);
     const interrupted = spec.signal.aborted;
     const signal = code > 128 && code < 160 ? signalName(code - 128) : undefined;
     const spawnError = code === 127 && !interrupted ? notFound(spec) : undefined;
-    return { exitCode: signal ? undefined : code, signal, interrupted, tail: readLogTail(spec.logFile), spawnError };
+    const tail = code === 0 ? [] : readLogTail(spec.logFile); // only a failure shows it
+    return { exitCode: signal ? undefined : code, signal, interrupted, tail, spawnError };
   }
 
   close(): void {
-    for (const w of this.workers) w.close();
+    for (const w of this.workers) {
+      w.close();
+      rmSync(w.scratchLog, { force: true });
+    }
+  }
+
+  /** The stage's log is what it printed this time: the scratch file when it printed or failed, else nothing. */
+  private keepLog(scratch: string, logFile: string, failed: boolean): void {
+    const size = statSync(scratch, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > 0 || failed) {
+      try {
+        renameSync(scratch, logFile);
+        return;
+      } catch {
+        copyFileSync(scratch, logFile); // another filesystem
+        return;
+      }
+    }
+    if (existsSync(logFile)) rmSync(logFile, { force: true }); // not last time's output
+  }
+
+  private readonly knownDirs = new Set<string>();
+
+  private ensureDir(dir: string): void {
+    if (this.knownDirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
   }
 
 
   private idleWorker(): ShellWorker {
     const idle = this.workers.find((w) => !w.busy && !w.dead);
     if (idle) return idle;
-    const worker = new ShellWorker(this.cwd, this.baseEnv, this.registry);
+    const worker = new ShellWorker(this.cwd, this.baseEnv, this.scratchDir, this.registry);
     this.workers.push(worker);
     return worker;
+  }
+}
+
+/** Scratch logs of pipes that were killed. */
+function removeDeadScratch(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = /^\.worker-(\d+)-\d+\.log$/.exec(name)?.[1];
+    if (pid && !isAlive(Number(pid))) rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -41,7 +41,9 @@ function linkTarget(abs: string, memo: Map<string, string>): string | undefined 
   if (known !== undefined) return known === '' ? undefined : known;
   let result: string;
   try {
-    if (!lstatSync(abs).isSymbolicLink()) result = '';
+    const st = lstatSync(abs, { throwIfNoEntry: false }); // no exception per missing path: this runs for every output
+    if (!st) result = MISSING;
+    else if (!st.isSymbolicLink()) result = '';
     else result = resolved(abs, memo);
   } catch {
     result = MISSING;
