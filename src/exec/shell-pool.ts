@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, s
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { shellQuote } from '../spec/interpolate.js';
+import { isAlive } from '../util/alive.js';
 import { readLogTail, killGroup, type ProcessResult, type ProcessSpec } from './process.js';
 
 const WORKER_SCRIPT = `
@@ -211,14 +212,6 @@ function removeDeadScratch(dir: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function signalName(n: number): string | undefined {
   const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };

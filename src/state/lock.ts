@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, recoverAfterCrash, RECOVER_MARKER } from './recover.js';
+import { isAlive } from '../util/alive.js';
+import { recoverAfterCrash, RECOVER_MARKER } from './recover.js';
 
 export interface LockHolder {
   pid: number;

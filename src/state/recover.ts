@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../util/alive.js';
 
 interface ProcessEntry {
   owner: number;
@@ -116,20 +117,6 @@ function startTime(pid: number): string | undefined {
   }
 }
 
-/** A zombie (exited, not yet reaped: its parent is gone and init does not reap) counts as dead. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return true; // no /proc: the signal check is all there is
-  }
-}
 
 function isDirectory(p: string): boolean {
   try {
@@ -146,3 +133,4 @@ function listDir(dir: string): string[] {
     return [];
   }
 }
+

@@ -9,6 +9,7 @@ need fetch stages): the `cache:*` stages download them, these programs never do.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -107,3 +108,17 @@ def translated_cues(source_cues: list[dict], texts: list[str], language: str, so
         for cue, text in zip(source_cues, texts)
     ]
     return {"language": language, "source_language": source, "engine": engine, "cues": cues}
+
+
+def translation_args(program: str, batch_size: int) -> argparse.Namespace:
+    """The command line every translation program takes (cues in, translated cues out, the model pinned)."""
+    parser = argparse.ArgumentParser(prog=program)
+    parser.add_argument("--cues", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--revision", required=True)
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    return parser.parse_args()

@@ -6,25 +6,14 @@ Pre- and post-processing (normalisation, script conversion, entity placeholders)
 """
 from __future__ import annotations
 
-import argparse
-
 from languages import flores
-from pipe_common import local_snapshot, read_cues, run_main, torch_device, translated_cues, write_json
+from pipe_common import translation_args, local_snapshot, read_cues, run_main, torch_device, translated_cues, write_json
 
 PROGRAM = "translate"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=PROGRAM)
-    parser.add_argument("--cues", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--revision", required=True)
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=8)
-    return parser.parse_args()
+def parse_args():
+    return translation_args(PROGRAM, batch_size=8)
 
 
 def load_processor():

@@ -5,25 +5,14 @@ Usage: translate_nllb.py --cues cues.en.json --source en --target es --out cues.
 """
 from __future__ import annotations
 
-import argparse
-
 from languages import flores
-from pipe_common import local_snapshot, read_cues, run_main, torch_device, translated_cues, write_json
+from pipe_common import translation_args, local_snapshot, read_cues, run_main, torch_device, translated_cues, write_json
 
 PROGRAM = "translate"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=PROGRAM)
-    parser.add_argument("--cues", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--revision", required=True)
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=16)
-    return parser.parse_args()
+def parse_args():
+    return translation_args(PROGRAM, batch_size=16)
 
 
 def main() -> None:

@@ -2,18 +2,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { makeProject, ok, stageEvents, statuses, type TestProject } from '../helpers/pipe-project.js';
+import { makeProject, ok, stageEvents, statuses, type TestProject, projectsRemovedAfterAll } from '../helpers/pipe-project.js';
 
-const projects: TestProject[] = [];
-afterAll(() => {
-  for (const p of projects.splice(0)) p.remove();
-});
-
-function project(yaml: string, files: Record<string, string> = {}): TestProject {
-  const p = makeProject(yaml, files);
-  projects.push(p);
-  return p;
-}
+const project = projectsRemovedAfterAll();
 
 const PAIR = `version: 1
 vars:

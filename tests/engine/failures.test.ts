@@ -1,17 +1,8 @@
 /** Failures through the real CLI: a failed stage stops its dependents, records nothing, and shows its log. */
 import { afterAll, describe, expect, test } from 'vitest';
-import { expectExit, makeProject, ok, stageEvents, statuses, summary, type TestProject } from '../helpers/pipe-project.js';
+import { expectExit, makeProject, ok, stageEvents, statuses, summary, type TestProject, projectsRemovedAfterAll } from '../helpers/pipe-project.js';
 
-const projects: TestProject[] = [];
-afterAll(() => {
-  for (const p of projects.splice(0)) p.remove();
-});
-
-function project(yaml: string, files: Record<string, string> = {}): TestProject {
-  const p = makeProject(yaml, files);
-  projects.push(p);
-  return p;
-}
+const project = projectsRemovedAfterAll();
 
 /** one -> two -> three; two fails unless flag.txt says "good". */
 const THREE = `version: 1

@@ -4,18 +4,9 @@
  */
 import { appendFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
-import { makeProject, ok, statuses, summary, type TestProject } from '../helpers/pipe-project.js';
+import { makeProject, ok, statuses, summary, type TestProject, projectsRemovedAfterAll } from '../helpers/pipe-project.js';
 
-const projects: TestProject[] = [];
-afterAll(() => {
-  for (const p of projects.splice(0)) p.remove();
-});
-
-function project(yaml: string, files: Record<string, string> = {}): TestProject {
-  const p = makeProject(yaml, files);
-  projects.push(p);
-  return p;
-}
+const project = projectsRemovedAfterAll();
 
 /** prep: first line of in.txt; upper: upper-cases it; count: counts characters; lonely: independent. */
 const CHAIN = `version: 1

@@ -1,17 +1,8 @@
 /** A wrong pipeline.yaml: exit 2, one located message (pipeline.yaml:LINE:COL), never a stack trace. */
 import { afterAll, describe, expect, test } from 'vitest';
-import { expectExit, makeProject, ok, type PipeResult, type TestProject } from '../helpers/pipe-project.js';
+import { expectExit, makeProject, ok, type PipeResult, type TestProject, projectsRemovedAfterAll } from '../helpers/pipe-project.js';
 
-const projects: TestProject[] = [];
-afterAll(() => {
-  for (const p of projects.splice(0)) p.remove();
-});
-
-function project(yaml: string, files: Record<string, string> = {}): TestProject {
-  const p = makeProject(yaml, files);
-  projects.push(p);
-  return p;
-}
+const project = projectsRemovedAfterAll();
 
 const STACK_FRAME = /^\s+at .+[:(]\d+:\d+\)?$/m;
 

@@ -2,20 +2,9 @@
 import { execa } from 'execa';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, test } from 'vitest';
-import {
-  expectExit, isAlive, makeProject, ok, stageEvents, statuses, toResult, waitForFile, type TestProject,
-} from '../helpers/pipe-project.js';
+import { expectExit, isAlive, makeProject, ok, stageEvents, statuses, toResult, waitForFile, type TestProject, projectsRemovedAfterAll } from '../helpers/pipe-project.js';
 
-const projects: TestProject[] = [];
-afterAll(() => {
-  for (const p of projects.splice(0)) p.remove();
-});
-
-function project(yaml: string, files: Record<string, string> = {}): TestProject {
-  const p = makeProject(yaml, files);
-  projects.push(p);
-  return p;
-}
+const project = projectsRemovedAfterAll();
 
 describe('Ctrl-C', () => {
   test('SIGINT stops every stage process, records nothing for the interrupted stage, exits 130', async () => {

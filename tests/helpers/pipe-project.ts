@@ -3,6 +3,7 @@
  * `node bin/pipe.js` run in it through execa. The repo root comes from this file's location.
  */
 import { execa, type ResultPromise } from 'execa';
+import { afterAll } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -133,6 +134,19 @@ export function toResult(result: { exitCode?: number; stdout?: unknown; stderr?:
 }
 
 /** A fresh temp project with this pipeline.yaml and these extra files. */
+/** A project maker for one test file: every project it made is removed after the file's tests. */
+export function projectsRemovedAfterAll(): (yaml: string, files?: Record<string, string>) => TestProject {
+  const projects: TestProject[] = [];
+  afterAll(() => {
+    for (const p of projects.splice(0)) p.remove();
+  });
+  return (yaml, files = {}) => {
+    const p = makeProject(yaml, files);
+    projects.push(p);
+    return p;
+  };
+}
+
 export function makeProject(yaml: string, files: Record<string, string> = {}): TestProject {
   const project = new TestProject(mkdtempSync(path.join(tmpdir(), 'pipe-e2e-')));
   project.pipeline(yaml);
