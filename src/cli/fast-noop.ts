@@ -164,7 +164,7 @@ export function writeSnapshot(source: SnapshotSource): boolean {
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const files: [string, string][] = [];
   for (const rel of source.paths) {
-    if (!collect(path.join(source.root, rel), nowNs, files)) return false;
+    if (!collect(path.resolve(source.root, rel), nowNs, files)) return false;
   }
   const snapshot: Snapshot = { stages: source.stages, files, outputsNote: source.outputsNote };
   const dir = path.join(source.root, SNAPSHOT_DIR);

@@ -252,15 +252,19 @@ class Run {
   }
 
   private refuseEscaping(stage: Stage, paths: string[]): void {
-    const escaping = this.escapingPaths(stage, paths);
+    const escaping = this.escapingPaths(stage, paths, true);
     if (escaping.length) throw new EscapeError(escapeMessage(escaping));
   }
 
   /** paths that a symlink leads out of the project */
-  private escapingPaths(_stage: Stage, paths: string[]): string[] {
+  /** `reading`: deps may lead into an `allow_outside` folder; outputs and logs never leave the project. */
+  private escapingPaths(_stage: Stage, paths: string[], reading = false): string[] {
+    const allowed = reading ? this.ctx.project.pipeline.allowOutside ?? [] : [];
     return paths.flatMap((p) => {
+      if (reading && path.isAbsolute(p)) return []; // an allow_outside dep, checked when the pipeline was loaded
       const target = escapeThroughSymlink(this.ctx.project.root, p, this.linkMemo);
-      return target === undefined ? [] : [`'${p}' leads outside the project through a symlink (to ${target})`];
+      if (target === undefined || allowed.some((dir) => target === dir || target.startsWith(dir + path.sep))) return [];
+      return [`'${p}' leads outside the project through a symlink (to ${target})`];
     });
   }
 

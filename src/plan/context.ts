@@ -27,7 +27,7 @@ export function openEngine(project: Project): EngineContext {
 }
 
 export function absolute(ctx: EngineContext, rel: string): string {
-  return path.join(ctx.project.root, rel);
+  return path.resolve(ctx.project.root, rel); // a dep under `allow_outside` is already absolute
 }
 
 export function logFileOf(ctx: EngineContext, stage: Stage): string {

@@ -79,6 +79,7 @@ class Loader {
       env,
       cache,
       groups: this.raw.groups ?? {},
+      allowOutside: this.allowOutside,
       stages,
     };
     return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [] };
@@ -279,7 +280,8 @@ class Loader {
         return;
       }
       if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);
-      const rel = this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
+      const outside = globsAllowed ? this.allowedOutside(p) : undefined;
+      const rel = outside ?? this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
       if (rel !== undefined) result.push(rel);
     });
     return [...new Set(result)];
@@ -354,12 +356,24 @@ class Loader {
     }
   }
 
+  private get allowOutside(): string[] {
+    return (this.raw.allow_outside ?? []).map((dir) => path.resolve(dir));
+  }
+
+  /** A dep outside the project under an `allow_outside` folder: kept as an absolute path. */
+  private allowedOutside(p: string): string | undefined {
+    const absolute = path.resolve(this.root, p);
+    const inside = (dir: string) => absolute === dir || absolute.startsWith(dir + path.sep);
+    if (inside(this.root)) return undefined;
+    return this.allowOutside.some(inside) ? absolute : undefined;
+  }
+
   private guardPath(p: string, at: YamlPath): string | undefined {
     try {
       return projectPath(this.root, p);
     } catch (err) {
       if (!(err instanceof PathEscapeError)) throw err;
-      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project`));
+      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project (a dep may be read from a folder listed under allow_outside)`));
       return undefined;
     }
   }

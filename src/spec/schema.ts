@@ -65,6 +65,8 @@ export const pipelineSchema = z.strictObject({
     torch_home: nonEmptyString.optional(),
     mlx_home: nonEmptyString.optional(),
   }).optional(),
+  allow_outside: z.array(z.string().regex(/^\//, 'an absolute folder')).optional()
+    .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx); nothing is ever written there'),
   args: z.array(argSchema).optional().describe('command-line shorthands for pipe run, mapped to vars'),
   groups: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), z.array(nonEmptyString)).optional(),
   stages: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), stageSchema),

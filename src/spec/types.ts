@@ -79,6 +79,8 @@ export interface Pipeline {
   env: Record<string, string>;
   cache: CacheRoots;
   groups: Record<string, string[]>;
+  /** absolute folders deps may read from outside the project */
+  allowOutside: string[];
   /** in declaration order */
   stages: Stage[];
 }
