@@ -113,18 +113,38 @@ class ShellWorker {
  * Every value is shell-quoted (newlines spelled as "$nl"); variable names are checked by the schema.
  */
 export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
-  const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
   const env = envChanges(spec.env, baseEnv);
-  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...env.unset, ...command];
-  const run = [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
+  const run = typeof spec.cmd === 'string' && !spec.noNetwork ? inSubshell(spec.cmd, env) : execLine(spec, env);
   return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; echo "d ${id} $?"`;
 }
 
-/** Assignments for what the stage adds to the worker's environment; `env -u` for anything it removes. */
-function envChanges(env: NodeJS.ProcessEnv, base: NodeJS.ProcessEnv): { set: [string, string][]; unset: string[] } {
-  const removed = Object.keys(base).filter((k) => env[k] === undefined);
+/** argv (or a command under unshare): prefix assignments, then exec'd by the forked worker. */
+function execLine(spec: ProcessSpec, env: EnvChanges): string {
+  const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
+  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []), ...command];
+  return [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
+}
+
+/**
+ * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus
+ * one exec of /bin/sh per stage): the worker's own variables are dropped, the stage's exported, and the
+ * command evaluated; its last command is exec'd by the shell as usual.
+ */
+function inSubshell(cmd: string, env: EnvChanges): string {
+  const setup = ['unset line', ...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
+  return `( ${setup.join('; ')}; eval ${quoteWord(cmd)} )`;
+}
+
+interface EnvChanges {
+  set: [string, string][];
+  unset: string[];
+}
+
+/** What the stage adds to the worker's environment, and what it removes. */
+function envChanges(env: NodeJS.ProcessEnv, base: NodeJS.ProcessEnv): EnvChanges {
+  const unset = Object.keys(base).filter((k) => env[k] === undefined && SAFE_NAME.test(k));
   const set = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && base[e[0]] !== e[1] && SAFE_NAME.test(e[0]));
-  return { set, unset: removed.length ? ['env', ...removed.flatMap((k) => ['-u', k]), '--'] : [] };
+  return { set, unset };
 }
 
 const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
