@@ -8,7 +8,7 @@
  * This module is loaded before everything else: it imports only Node built-ins.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 declare const __PIPE_BUILD__: string | undefined;
@@ -16,7 +16,7 @@ const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundle
 
 const SNAPSHOT_DIR = path.join('.pipe', 'noop');
 /** A file changed this recently might change again within the same timestamp tick: do not vouch for it. */
-const RACY_WINDOW_NS = 1_000_000_000n;
+const RACY_WINDOW_MS = 1000;
 /** Options that only change how the result is shown. */
 const DISPLAY_FLAGS = new Set(['-q', '--quiet', '--json', '--no-color']);
 const VALUE_FLAGS = new Set(['-j', '--jobs', '-f', '--file']);
@@ -122,9 +122,14 @@ function unchanged(snapshot: Snapshot): boolean {
   return true;
 }
 
+/** Plain (not bigint) stat: no BigInt garbage on the hot path; sub-microsecond times, and racy files are never vouched for. */
 function statKey(file: string): string {
-  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.isDirectory() ? 'd' : 'f'}` : '';
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? keyOf(st) : '';
+}
+
+function keyOf(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.isDirectory() ? 'd' : 'f'}`;
 }
 
 function report(snapshot: Snapshot, invocation: Invocation, ms: number): void {
@@ -161,10 +166,10 @@ export function dropSnapshots(root: string): void {
 
 /** Writes the snapshot unless some file is too recent to vouch for (the next no-op run writes it then). */
 export function writeSnapshot(source: SnapshotSource): boolean {
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const nowMs = Date.now();
   const files: [string, string][] = [];
   for (const rel of source.paths) {
-    if (!collect(path.resolve(source.root, rel), nowNs, files)) return false;
+    if (!collect(path.resolve(source.root, rel), nowMs, files)) return false;
   }
   const snapshot: Snapshot = { stages: source.stages, files, outputsNote: source.outputsNote };
   const dir = path.join(source.root, SNAPSHOT_DIR);
@@ -177,17 +182,17 @@ export function writeSnapshot(source: SnapshotSource): boolean {
 }
 
 /** A file's stat; a folder's stat and everything below it (adding or removing an entry changes the folder's). */
-function collect(abs: string, nowNs: bigint, files: [string, string][]): boolean {
-  const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+function collect(abs: string, nowMs: number, files: [string, string][]): boolean {
+  const st = statSync(abs, { throwIfNoEntry: false });
   if (!st) {
     files.push([abs, '']);
     return true;
   }
-  if (st.mtimeNs > nowNs - RACY_WINDOW_NS || st.ctimeNs > nowNs - RACY_WINDOW_NS) return false;
-  files.push([abs, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.isDirectory() ? 'd' : 'f'}`]);
+  if (st.mtimeMs > nowMs - RACY_WINDOW_MS || st.ctimeMs > nowMs - RACY_WINDOW_MS) return false;
+  files.push([abs, keyOf(st)]);
   if (!st.isDirectory()) return true;
   for (const entry of readdirSync(abs)) {
-    if (!collect(path.join(abs, entry), nowNs, files)) return false;
+    if (!collect(path.join(abs, entry), nowMs, files)) return false;
   }
   return true;
 }
