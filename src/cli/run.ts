@@ -96,7 +96,8 @@ async function runOnce(
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
     if (!opts.dryRun) engine.records.compactIfLarge();
-    const outputsNote = opts.dryRun ? undefined : outputsSummary(project, opts.requested);
+    const succeeded = result.counts.failed === 0 && !result.interrupted;
+    const outputsNote = opts.dryRun || !succeeded ? undefined : outputsSummary(project, opts.requested);
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);
     if (!opts.dryRun && !opts.watch && result.counts.failed === 0 && !result.interrupted) snapshotForNoop(project, engine, order, outputsNote);
     await reporter.summary({ type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });

@@ -90,7 +90,7 @@ class Run {
   blocked({ name, cause }: BlockedReport): void {
     this.notRun++;
     this.counts.failed++;
-    const reason = cause ? `not run: upstream stage '${cause}' failed` : this.opts.signal.aborted ? 'not run: interrupted' : 'not run: the run stopped after a failure';
+    const reason = this.opts.signal.aborted ? 'not run: interrupted' : cause ? `not run: upstream stage '${cause}' failed` : 'not run: the run stopped after a failure';
     this.reporter.finish({ type: 'stage', stage: name, status: 'failed', ms: 0, reason });
   }
 

@@ -34,6 +34,9 @@ export class ListrReporter implements Reporter {
       {
         concurrent: true,
         exitOnError: false,
+        // Ctrl-C is pipe's to handle (stop the stages, record nothing partial, exit 130); listr2's own
+        // handler would exit 127 on the spot
+        registerSignalListeners: false,
         collectErrors: false,
         rendererOptions: { collapseSkips: true, suffixSkips: false, collapseErrors: true, showErrorMessage: true },
       },
