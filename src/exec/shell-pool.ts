@@ -114,7 +114,7 @@ class ShellWorker {
  */
 export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
   const env = envChanges(spec.env, baseEnv);
-  const run = typeof spec.cmd === 'string' && !spec.noNetwork ? inSubshell(spec.cmd, env) : execLine(spec, env);
+  const run = typeof spec.cmd === 'string' && !spec.noNetwork && !OWN_SHELL.test(spec.cmd) ? inSubshell(spec.cmd, env) : execLine(spec, env);
   return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; echo "d ${id} $?"`;
 }
 
@@ -124,6 +124,9 @@ function execLine(spec: ProcessSpec, env: EnvChanges): string {
   const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []), ...command];
   return [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
 }
+
+/** A subshell's `$$` and `$PPID` are the worker's: a command that uses them gets a /bin/sh of its own. */
+const OWN_SHELL = /\$\$|\$\{\$\}|PPID/;
 
 /**
  * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus
