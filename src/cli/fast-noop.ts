@@ -15,8 +15,12 @@ declare const __PIPE_BUILD__: string | undefined;
 const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
 
 const SNAPSHOT_DIR = path.join('.pipe', 'noop');
-/** A file changed this recently might change again within the same timestamp tick: do not vouch for it. */
-const RACY_WINDOW_MS = 1000;
+/**
+ * A file changed this recently might change again within the same timestamp tick: do not vouch for it.
+ * As in the stat cache (src/hash/stat-key.ts): 100 ms with fine timestamps, 2 s with whole seconds.
+ */
+const RACY_WINDOW_MS = 100;
+const COARSE_RACY_WINDOW_MS = 2000;
 /** Options that only change how the result is shown. */
 const DISPLAY_FLAGS = new Set(['-q', '--quiet', '--json', '--no-color']);
 const VALUE_FLAGS = new Set(['-j', '--jobs', '-f', '--file']);
@@ -188,7 +192,8 @@ function collect(abs: string, nowMs: number, files: [string, string][]): boolean
     files.push([abs, '']);
     return true;
   }
-  if (st.mtimeMs > nowMs - RACY_WINDOW_MS || st.ctimeMs > nowMs - RACY_WINDOW_MS) return false;
+  const window = st.mtimeMs % 1000 === 0 ? COARSE_RACY_WINDOW_MS : RACY_WINDOW_MS;
+  if (st.mtimeMs > nowMs - window || st.ctimeMs > nowMs - window) return false;
   files.push([abs, keyOf(st)]);
   if (!st.isDirectory()) return true;
   for (const entry of readdirSync(abs)) {

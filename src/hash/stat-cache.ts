@@ -2,7 +2,7 @@ import { readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { loadCacheFile, saveCacheFile, type CachedFile } from './cache-file.js';
 import { CHUNK_BYTES, DIGEST_NAME, digestBytes, digestFile } from './digest.js';
-import { isExecutable, isRacy, statKey, wallClockNs } from './stat-key.js';
+import { isExecutable, isRacy, racyWindowNs, statKey, wallClockNs } from './stat-key.js';
 import { compareEntries, treeDigest } from './tree-digest.js';
 import type { PathHash, TreeEntry } from './types.js';
 import { walkFiles, type WalkedFile } from './walk.js';
@@ -14,7 +14,7 @@ export interface StatCacheOptions {
    * only stages change files and their outputs are invalidated before they run.
    */
   memoize?: boolean;
-  /** How close to "now" a file's mtime/ctime may be before its hash is not trusted (default 1000 ms). */
+  /** How close to "now" a file's mtime/ctime may be before its hash is not trusted (default: from the filesystem's timestamp precision, see racyWindowNs). */
   racyWindowMs?: number;
 }
 
@@ -31,13 +31,13 @@ export class StatCache {
   /** what this process already saw, path -> result */
   private readonly seen = new Map<string, PathHash>();
   private readonly memoize: boolean;
-  private readonly racyWindowNs: bigint;
+  private readonly racyWindowNs: bigint | undefined;
 
   constructor(
     private readonly file: string,
     options: StatCacheOptions = {},
   ) {
-    this.racyWindowNs = BigInt(Math.round((options.racyWindowMs ?? 1000) * 1e6));
+    this.racyWindowNs = options.racyWindowMs === undefined ? undefined : BigInt(Math.round(options.racyWindowMs * 1e6));
     this.memoize = options.memoize ?? false;
   }
 
@@ -160,7 +160,7 @@ export class StatCache {
 
   private remember(absPath: string, st: BigIntStats, hash: string, startedNs: bigint): void {
     const map = this.map();
-    if (isRacy(st, startedNs, this.racyWindowNs)) {
+    if (isRacy(st, startedNs, this.racyWindowNs ?? racyWindowNs(st))) {
       if (map.delete(absPath)) this.dirty = true;
       return;
     }

@@ -20,6 +20,15 @@ export function isRacy(st: BigIntStats, hashStartedNs: bigint, windowNs: bigint)
   return changed + windowNs > hashStartedNs;
 }
 
+/**
+ * How close to "now" a change must be for its hash not to be trusted, from the file's own timestamp:
+ * a filesystem that keeps whole seconds (nanoseconds 0: ext3, FAT, some network mounts) gets 2 s; one with
+ * fine timestamps ticks at most every 10 ms (the kernel's coarse clock), so 100 ms is ample.
+ */
+export function racyWindowNs(st: BigIntStats): bigint {
+  return st.mtimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 100_000_000n;
+}
+
 export function wallClockNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
