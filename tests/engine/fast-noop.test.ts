@@ -30,8 +30,8 @@ const snapshots = (p: TestProject) => {
   }
 };
 
-/** Waits out the racy window: a snapshot never vouches for a file changed within the last second. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+/** Waits out the racy window (100 ms here): a snapshot never vouches for a file changed within it. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 async function upToDateWithSnapshot(p: TestProject): Promise<void> {
   ok(await p.run());
