@@ -16,7 +16,7 @@ runMain('demux', async () => {
     out.commit();
   } catch (err) {
     out.discard();
-    if (err instanceof StageError && /matches no streams|Stream map/.test(err.message)) {
+    if (err instanceof StageError && /matches no streams|Stream map|to the map/.test(err.message)) {
       throw new StageError(`no audio stream in ${input}`);
     }
     throw err;

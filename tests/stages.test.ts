@@ -83,6 +83,14 @@ describe('demux', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim()).toBe(`demux: input media not found: ${at('nope.mp4')}`);
   });
+
+  it('says so when the film has no audio track, and writes nothing', async () => {
+    spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=5', '-t', '1', '-pix_fmt', 'yuv420p', at('mute.mp4')]);
+    const result = await run(stage('demux.mjs'), ['--in', at('mute.mp4'), '--out', at('mute.wav')]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim()).toBe(`demux: no audio stream in ${at('mute.mp4')}`);
+    expect(readdirSync(work).filter((f) => f.startsWith('mute.wav') || f.includes('.tmp-'))).toEqual([]);
+  });
 });
 
 describe('vad (energy)', () => {
