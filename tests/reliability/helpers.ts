@@ -121,20 +121,8 @@ function listDirs(dir: string, base = dir): string[] {
   return out;
 }
 
-/** Running, not a zombie (an orphan's exit is not reaped by every init, e.g. in containers). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** Running, not a zombie: the engine's own check (an orphan's exit is not reaped by every init). */
+export { isAlive } from '../../src/util/alive.js';
 
 /** Lines of a message that look like a JavaScript stack frame or an internal error. */
 export function stackLines(text: string): string[] {
