@@ -6,11 +6,13 @@ import { acquireLock } from '../state/lock.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 import { bytes } from '../report/format.js';
 import type { GlobalOptions } from './options.js';
-import { open, selectStages } from './session.js';
+import { open, openWithShorthands, selectStages } from './session.js';
 import { matchTargets, defaultTargets } from '../graph/select.js';
 
 export async function cleanCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
-  const project = await open(globals, opts.set);
+  const opened = await openWithShorthands(globals, opts.set, targets);
+  const project = opened.project;
+  targets = opened.targets;
   const chosen = targets.length ? matchTargets(targets, project.selectable) : selectStages(project, defaultTargets(project.selectable));
   const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`) });
   try {

@@ -6,7 +6,7 @@ import type { StageStateReport } from './states.js';
 import type { VizFormat, VizGraph, VizNode } from '../viz/index.js';
 import { openEngine } from '../plan/context.js';
 import type { GlobalOptions } from './options.js';
-import { open, selectStages } from './session.js';
+import { openWithShorthands, selectStages } from './session.js';
 import { stageStates } from './states.js';
 import { UserError } from '../util/errors.js';
 
@@ -30,7 +30,8 @@ export async function graphCommand(targets: string[], opts: GraphOptions, global
   if (!toFile && (format === 'png') && process.stdout.isTTY) {
     throw new UserError('--format png is binary: write it to a file with -o graph.png');
   }
-  const project = await open(globals, opts.set);
+  const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
+  targets = chosen;
   const order = selectStages(project, targets);
   const states = opts.status ? await stageStates(project, order) : undefined;
   const graph = vizGraph(project, order, states);

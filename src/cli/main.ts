@@ -37,6 +37,7 @@ function program(): Command {
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   cli.command('status')
+    .allowUnknownOption(true)
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
@@ -49,6 +50,7 @@ function program(): Command {
     .action(async (stage: string, opts, cmd: Command) => (await import('./explain.js')).explainCommand(stage, opts, globals(cmd)));
 
   cli.command('graph')
+    .allowUnknownOption(true)
     .description('draw the DAG')
     .argument('[TARGET...]')
     .addOption(new Option('--format <FORMAT>', 'output format (default: from the -o extension, else ascii)').choices(['ascii', 'dot', 'mermaid', 'json', 'html', 'svg', 'png']))
@@ -75,6 +77,7 @@ function program(): Command {
     .action(async (stage: string | undefined, opts, cmd: Command) => (await import('./env.js')).envCommand(stage, opts, globals(cmd)));
 
   cli.command('clean')
+    .allowUnknownOption(true)
     .description('remove the outputs of the targets (they stay in the cache and are restored by the next run)')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])

@@ -1,11 +1,12 @@
 /** pipe status: fresh, stale (with reasons), never-run, missing-outputs. */
 import { paint } from '../report/format.js';
 import type { GlobalOptions } from './options.js';
-import { open, selectStages } from './session.js';
+import { openWithShorthands, selectStages } from './session.js';
 import { stageStates, type DisplayState } from './states.js';
 
 export async function statusCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
-  const project = await open(globals, opts.set);
+  const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
+  targets = chosen;
   const states = await stageStates(project, selectStages(project, targets));
   if (globals.json) {
     process.stdout.write(JSON.stringify({ stages: states }) + '\n');
