@@ -27,7 +27,9 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+    // the yaml package checks unique keys by comparing each key with all before it (quadratic: seconds on a
+    // 10,000-stage file); rejectDuplicateKeys does it with a set
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true });
   } catch (err) {
     throw nestingError(file, err);
   }
@@ -37,6 +39,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
     throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: ${firstLine(first.message)}`);
   }
+  rejectDuplicateKeys(doc, lines, file);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -50,6 +53,26 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     throw new PipelineError(file, at?.line, at?.col, 'invalid YAML: an alias refers to the node that contains it (a recursive structure)');
   }
   return { file, text, doc, lines, value };
+}
+
+/** A key given twice in one map is an error at the second one (YAML 1.2 requires unique keys). */
+function rejectDuplicateKeys(doc: Document, lines: LineCounter, file: string): void {
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (!seen.has(key)) {
+          seen.add(key);
+          continue;
+        }
+        const pos = pair.key.range ? lines.linePos(pair.key.range[0]) : undefined;
+        throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: Map keys must be unique ('${key}' is given twice)`);
+      }
+      return undefined;
+    },
+  });
 }
 
 /** YAML forbids C0 control characters other than tab and line breaks; a NUL would reach a command as garbage. */
