@@ -164,3 +164,26 @@ describe('pipe run --watch', () => {
     expect(await w.stop()).toBe(130);
   });
 });
+
+describe('pipe run --watch with a foreach over a glob', () => {
+  test('a new file matching the glob reloads the pipeline and runs the new job only', async () => {
+    const p = makeProject(`version: 1
+vars: {films: "in/*.txt"}
+stages:
+  shout:
+    foreach: films
+    cmd: [sh, -c, "tr a-z A-Z < \\"$0\\" > \\"$1\\"", "\${item}", "out/\${job}.txt"]
+    deps: ["\${item}"]
+    outs: ["out/\${job}.txt"]
+`, { 'in/one.txt': 'one\n' });
+    projects.push(p);
+    const w = new Watching(p.start(['run', 'shout', '--watch'], { timeoutMs: 30_000 }));
+    expect(Object.values(await w.run(1))).toEqual(['ran']);
+    await w.ready();
+    p.write('in/two.txt', 'two\n');
+    const second = await w.run(2);
+    expect(Object.entries(second).filter(([, s]) => s === 'ran').map(([n]) => n)).toEqual([expect.stringMatching(/^shout@two-/)]);
+    expect(Object.keys(second)).toHaveLength(2);
+    expect(await w.stop()).toBe(130);
+  });
+});

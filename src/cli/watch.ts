@@ -6,10 +6,8 @@
  * - A change to the pipeline file (or a file it imports) reloads the pipeline and re-selects the targets;
  *   an invalid pipeline is reported and the last good one stays watched.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { parse as parseYaml } from 'yaml';
 import type { FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
 import { isGlob } from '../spec/paths.js';
@@ -36,7 +34,7 @@ export async function watchAndRerun(session: WatchSession, signal: AbortSignal, 
   let scope = watchScope(target);
   const note = (text: string) => { if (!globals.quiet) process.stderr.write(text + '\n'); };
 
-  const watcher = watch(scope.roots.map((r) => path.join(target.project.root, r)), {
+  const watcher = watch(scope.roots.map((r) => path.resolve(target.project.root, r)), {
     ignoreInitial: true,
     ignored: (abs: string) => scope.isIgnored(relative(target.project.root, abs)),
     awaitWriteFinish: { stabilityThreshold: 80, pollInterval: 20 },
@@ -51,14 +49,14 @@ export async function watchAndRerun(session: WatchSession, signal: AbortSignal, 
   let busy: Promise<void> | undefined;
 
   const handle = async (changed: string[]) => {
-    if (changed.some((c) => scope.pipelineFiles.has(c))) {
+    if (changed.some((c) => scope.reloadsOn(c))) {
       const next = await reloaded(session, note);
       if (!next) return;
       const before = scope.roots;
       target = next;
       scope = watchScope(target);
       rewatch(watcher, target.project.root, before, scope.roots);
-      note(`${relative(target.project.root, target.project.file)} changed: reloaded, ${target.order.length} stage(s)`);
+      note(`${summarize(changed)} changed: reloaded, ${target.order.length} stage(s)`);
       await session.run(target, target.order);
       return;
     }
@@ -108,7 +106,8 @@ async function reloaded(session: WatchSession, note: (text: string) => void): Pr
 interface WatchScope {
   /** project-relative paths handed to chokidar */
   roots: string[];
-  pipelineFiles: Set<string>;
+  /** the pipeline file, its imports, and files a foreach glob would pick up: a change reloads the pipeline */
+  reloadsOn(rel: string): boolean;
   isIgnored(rel: string): boolean;
   /** a change to this path can affect a watched stage or the pipeline */
   isRelevant(rel: string): boolean;
@@ -126,29 +125,32 @@ function watchScope({ project, order }: WatchTarget): WatchScope {
   ];
   const isIgnored = (rel: string) => ignored.some((p) => rel === p || rel.startsWith(p + '/'));
   const pipelineFiles = new Set(pipelineSources(project));
+  const itemGlobs = foreachGlobs(project);
+  const isItem = depMatcher(itemGlobs);
+  const reloadsOn = (rel: string) => pipelineFiles.has(rel) || isItem(rel);
   const matchers = stages.map((s) => ({ name: s.name, matches: depMatcher(s.deps) }));
   const deps = stages.flatMap((s) => s.deps);
   return {
-    roots: [...new Set([...deps.map(watchRoot), ...pipelineFiles])],
-    pipelineFiles,
+    roots: [...new Set([...deps.map(watchRoot), ...itemGlobs.map(watchRoot), ...pipelineFiles])],
+    reloadsOn,
     isIgnored,
-    isRelevant: (rel) => pipelineFiles.has(rel) || matchers.some((m) => m.matches(rel)),
+    isRelevant: (rel) => reloadsOn(rel) || matchers.some((m) => m.matches(rel)),
     stagesUsing: (changed) => matchers.filter((m) => changed.some((c) => m.matches(c))).map((m) => m.name),
   };
 }
 
 /** The pipeline file and the files it imports (project-relative). */
 function pipelineSources(project: Project): string[] {
-  const file = relative(project.root, project.file);
-  try {
-    const text = readFileSync(project.file, 'utf8');
-    // a cheap look at the raw `imports:` map; the loader validated it when the pipeline was opened
-    const raw = parseYaml(text) as { imports?: Record<string, unknown> } | undefined;
-    const imports = Object.values(raw?.imports ?? {}).filter((v): v is string => typeof v === 'string');
-    return [file, ...imports.map((i) => path.posix.normalize(i))];
-  } catch {
-    return [file];
-  }
+  return [relative(project.root, project.file), ...project.imports];
+}
+
+/** The globs `foreach` stages expand (`-m 'in/*.mp4'`): a new or removed film changes the stages. */
+function foreachGlobs(project: Project): string[] {
+  const vars = new Set([...project.stages.values()].map((s) => s.foreach).filter((v): v is string => !!v));
+  return [...vars].flatMap((name) => {
+    const value = project.pipeline.vars[name];
+    return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && isGlob(v));
+  });
 }
 
 /** What to hand chokidar for a dep: a glob's static folder, a path itself. */
@@ -185,8 +187,8 @@ function withNeighbours({ project, order }: WatchTarget, direct: string[]): stri
 function rewatch(watcher: FSWatcher, root: string, before: string[], after: string[]): void {
   const gone = before.filter((r) => !after.includes(r));
   const added = after.filter((r) => !before.includes(r));
-  if (gone.length) watcher.unwatch(gone.map((r) => path.join(root, r)));
-  if (added.length) watcher.add(added.map((r) => path.join(root, r)));
+  if (gone.length) watcher.unwatch(gone.map((r) => path.resolve(root, r)));
+  if (added.length) watcher.add(added.map((r) => path.resolve(root, r)));
 }
 
 function relative(root: string, abs: string): string {
