@@ -75,7 +75,7 @@ stages:
 });
 
 describe('leftovers', () => {
-  test('a process a stage left running in the background is stopped when the stage ends', async () => {
+  test('a process a stage left running in the background is stopped by the end of the run', async () => {
     const p = project(`version: 1
 stages:
   daemon:
