@@ -30,6 +30,8 @@ export interface Project {
   args: LoadResult['args'];
   /** files the pipeline imports (project-relative) */
   imports: string[];
+  /** what this project was loaded from: the pipeline file's bytes, and each import's importHash */
+  loadedFrom: { text: Buffer; imports: Record<string, string> };
   /** a foreach expanded a glob: which stages exist depends on which files exist */
   globbed: boolean;
 }
@@ -65,7 +67,7 @@ export async function openProject(file: string, sets: Record<string, unknown>, o
   const cacheFile = path.join(stateDir, 'compiled', `${compiledKey(text, sets)}.json`);
   const compiled = (opts.useCompiled ?? true) ? readCompiled(cacheFile, root) : undefined;
   const result = compiled ?? (await compile(file, sets, cacheFile));
-  return toProject(root, file, stateDir, result);
+  return toProject(root, file, stateDir, result, text);
 }
 
 function compiledKey(text: Buffer, sets: Record<string, unknown>): string {
@@ -127,6 +129,11 @@ function isFile(file: string): boolean {
   return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
+/** The digest an import is recognised by (as loaded, in Project.loadedFrom; 'missing' when unreadable). */
+export function importHash(file: string): string {
+  return fileHash(file);
+}
+
 function fileHash(file: string): string {
   try {
     return createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -135,7 +142,7 @@ function fileHash(file: string): string {
   }
 }
 
-function toProject(root: string, file: string, stateDir: string, c: Compiled): Project {
+function toProject(root: string, file: string, stateDir: string, c: Compiled, text: Buffer): Project {
   const stages = new Map(c.pipeline.stages.map((s) => [s.name, s]));
   const templates: Record<string, string> = {};
   for (const s of c.pipeline.stages) if (s.template) templates[s.name] = s.template;
@@ -149,6 +156,7 @@ function toProject(root: string, file: string, stateDir: string, c: Compiled): P
     selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream },
     args: c.args,
     imports: Object.keys(c.imports),
+    loadedFrom: { text, imports: c.imports },
     globbed: c.globbed ?? false,
   };
 }

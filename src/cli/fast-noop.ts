@@ -1,6 +1,7 @@
 /**
  * The no-op fast path. After a run that left every selected stage up to date, pipe writes a snapshot: the
- * stat of every file those stages read or wrote. The next identical `pipe run` stats them before loading
+ * stat of every file those stages read or wrote, as it was when the run hashed it (a file edited after it
+ * was hashed, even during the run, leaves no snapshot). The next identical `pipe run` stats them before loading
  * the engine; if nothing moved it reports every stage up to date and exits, in about Node's start-up time.
  * Anything unusual (a lock held, a glob or a fetch stage, an option that changes what runs, a file whose
  * timestamp is too recent to trust) falls back to the normal run, which decides from the content hashes.
@@ -8,7 +9,7 @@
  * This module is loaded before everything else: it imports only Node built-ins.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 declare const __PIPE_BUILD__: string | undefined;
@@ -139,7 +140,8 @@ function keyOf(st: Stats): string {
 function report(snapshot: Snapshot, invocation: Invocation, ms: number): void {
   if (invocation.json) {
     const lines = snapshot.stages.map((stage) => JSON.stringify({ type: 'stage', stage, status: 'skipped', ms: 0, reason: 'up to date', state: 'fresh' }));
-    lines.push(JSON.stringify({ type: 'summary', ran: 0, skipped: snapshot.stages.length, restored: 0, failed: 0, notRun: 0, ms }));
+    // `fast`: answered from the snapshot, without loading the engine
+    lines.push(JSON.stringify({ type: 'summary', ran: 0, skipped: snapshot.stages.length, restored: 0, failed: 0, notRun: 0, ms, fast: true }));
     process.stdout.write(lines.join('\n') + '\n');
     return;
   }
@@ -154,12 +156,19 @@ function report(snapshot: Snapshot, invocation: Invocation, ms: number): void {
 
 export interface SnapshotSource {
   root: string;
-  pipelineFile: string;
+  /** the pipeline file's bytes as the run loaded them (not as they are now) */
+  pipelineText: Uint8Array;
   /** the words after `run` that select what runs (targets, --set, shorthands) */
   targets: string[];
   stages: string[];
-  /** project-relative paths every selected stage read or wrote (files or folders), plus imports */
-  paths: string[];
+  /**
+   * Every path the run's verdicts rest on (deps, outputs, imports; a folder's sub-folders and files), with
+   * its stat key when it was hashed: '' for a path that did not exist, anything that matches no stat key
+   * for a hash that may not match its stat.
+   */
+  hashed: Iterable<readonly [abs: string, key: string]>;
+  /** the stat key of a path now, in the form of `hashed` */
+  currentKey: (abs: string) => string;
   outputsNote?: string;
 }
 
@@ -168,36 +177,31 @@ export function dropSnapshots(root: string): void {
   rmSync(path.join(root, SNAPSHOT_DIR), { recursive: true, force: true });
 }
 
-/** Writes the snapshot unless some file is too recent to vouch for (the next no-op run writes it then). */
+/**
+ * Writes the snapshot unless some path changed since it was hashed, or is too recent to vouch for (the
+ * next no-op run writes it then). Each path is stat'ed for the snapshot first and compared with its hash
+ * time after: a change in between moves ctime, so the second look catches it.
+ */
 export function writeSnapshot(source: SnapshotSource): boolean {
   const nowMs = Date.now();
-  const files: [string, string][] = [];
-  for (const rel of source.paths) {
-    if (!collect(path.resolve(source.root, rel), nowMs, files)) return false;
+  const files = new Map<string, string>();
+  for (const [abs, hashedKey] of source.hashed) {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st && tooRecent(st, nowMs)) return false;
+    if (source.currentKey(abs) !== hashedKey) return false;
+    files.set(abs, st ? keyOf(st) : '');
   }
-  const snapshot: Snapshot = { stages: source.stages, files, outputsNote: source.outputsNote };
+  const snapshot: Snapshot = { stages: source.stages, files: [...files], outputsNote: source.outputsNote };
   const dir = path.join(source.root, SNAPSHOT_DIR);
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${snapshotKey(readFileSync(source.pipelineFile), source.targets)}.json`);
+  const file = path.join(dir, `${snapshotKey(source.pipelineText, source.targets)}.json`);
   const temp = `${file}.tmp-${process.pid}`;
   writeFileSync(temp, JSON.stringify(snapshot));
   renameSync(temp, file);
   return true;
 }
 
-/** A file's stat; a folder's stat and everything below it (adding or removing an entry changes the folder's). */
-function collect(abs: string, nowMs: number, files: [string, string][]): boolean {
-  const st = statSync(abs, { throwIfNoEntry: false });
-  if (!st) {
-    files.push([abs, '']);
-    return true;
-  }
+function tooRecent(st: Stats, nowMs: number): boolean {
   const window = st.mtimeMs % 1000 === 0 ? COARSE_RACY_WINDOW_MS : RACY_WINDOW_MS;
-  if (st.mtimeMs > nowMs - window || st.ctimeMs > nowMs - window) return false;
-  files.push([abs, keyOf(st)]);
-  if (!st.isDirectory()) return true;
-  for (const entry of readdirSync(abs)) {
-    if (!collect(path.join(abs, entry), nowMs, files)) return false;
-  }
-  return true;
+  return st.mtimeMs > nowMs - window || st.ctimeMs > nowMs - window;
 }

@@ -6,10 +6,11 @@ import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { openEngine, type EngineContext } from '../plan/context.js';
+import { absolute, openEngine, type EngineContext } from '../plan/context.js';
+import { currentStatKey, type HashedStat } from '../hash/index.js';
 import { isGlob } from '../spec/paths.js';
 import { dropSnapshots, fastPathWords, writeSnapshot } from './fast-noop.js';
-import type { Project } from '../project.js';
+import { importHash, type Project } from '../project.js';
 import type { Reporter } from '../report/events.js';
 import { acquireLock } from '../state/lock.js';
 import { EXIT, UserError } from '../util/errors.js';
@@ -117,22 +118,52 @@ function outputsSummary(project: Project, requested: string[]): string | undefin
 /**
  * Every selected stage is up to date now: leave the stat snapshot the next identical command checks before
  * loading anything (src/cli/fast-noop.ts). Not for what a stat cannot vouch for: globs, fetched models.
+ * It vouches with the stats under which this run hashed each dep and output, never with fresh ones.
  */
 function snapshotForNoop(project: Project, engine: EngineContext, order: string[], outputsNote: string | undefined): void {
   const words = fastPathWords(process.argv);
   if (!words || project.globbed) return;
   const stages = order.map((n) => project.stages.get(n)!);
   if (stages.some((s) => s.fetch || s.deps.some(isGlob))) return;
-  const paths = new Set<string>(project.imports);
-  for (const stage of stages) {
-    for (const dep of Object.keys(engine.records.stage(stage.name)?.parts.deps ?? {})) paths.add(dep);
-    for (const out of stage.outs) paths.add(out);
-  }
+  const hashed = hashedStats(engine, stages.flatMap((s) => [...s.deps, ...s.outs]));
+  const imports = importStats(project);
+  if (!hashed || !imports) return;
   try {
-    writeSnapshot({ root: project.root, pipelineFile: project.file, targets: words.targets, stages: order, paths: [...paths], outputsNote });
+    writeSnapshot({
+      root: project.root,
+      pipelineText: project.loadedFrom.text,
+      targets: words.targets,
+      stages: order,
+      hashed: [...imports, ...hashed],
+      currentKey: currentStatKey,
+      outputsNote,
+    });
   } catch {
     /* only an optimisation */
   }
+}
+
+/** The stats under which this run hashed each path; undefined if it did not hash one of them. */
+function hashedStats(engine: EngineContext, paths: string[]): HashedStat[] | undefined {
+  const all: HashedStat[] = [];
+  for (const rel of new Set(paths)) {
+    const stats = engine.stats.statsHashedUnder(absolute(engine, rel));
+    if (!stats) return undefined;
+    for (const s of stats) all.push(s);
+  }
+  return all;
+}
+
+/** The imports' stats, taken before checking that their content is still what the pipeline was loaded from. */
+function importStats(project: Project): HashedStat[] | undefined {
+  const stats: HashedStat[] = [];
+  for (const rel of project.imports) {
+    const abs = path.join(project.root, rel);
+    const key = currentStatKey(abs);
+    if (importHash(abs) !== project.loadedFrom.imports[rel]) return undefined;
+    stats.push([abs, key]);
+  }
+  return stats;
 }
 
 /** A file itself; a folder as the files in it (a few), so the user sees e.g. the muxed film's name. */

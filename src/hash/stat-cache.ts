@@ -2,10 +2,13 @@ import { readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { loadCacheFile, saveCacheFile, type CachedFile } from './cache-file.js';
 import { CHUNK_BYTES, DIGEST_NAME, digestBytes, digestFile } from './digest.js';
-import { isExecutable, isRacy, racyWindowNs, statKey, wallClockNs } from './stat-key.js';
+import { ABSENT, isExecutable, isRacy, racyWindowNs, statKey, UNTRUSTED, wallClockNs } from './stat-key.js';
 import { compareEntries, treeDigest } from './tree-digest.js';
 import type { PathHash, TreeEntry } from './types.js';
-import { walkFiles, type WalkedFile } from './walk.js';
+import { walkFiles, type PassedOver, type WalkedFile } from './walk.js';
+
+/** A path and its stat key when a hash covering it was taken: ABSENT if it did not exist, UNTRUSTED if the hash may not match the stat. */
+export type HashedStat = [abs: string, key: string];
 
 export interface StatCacheOptions {
   /**
@@ -30,6 +33,8 @@ export class StatCache {
   private dirty = false;
   /** what this process already saw, path -> result */
   private readonly seen = new Map<string, PathHash>();
+  /** path -> the stats its last hash in this process was taken under (a folder: its own, its sub-folders' and its files') */
+  private readonly hashedUnder = new Map<string, HashedStat[]>();
   private readonly memoize: boolean;
   private readonly racyWindowNs: bigint | undefined;
 
@@ -54,14 +59,28 @@ export class StatCache {
    */
   invalidate(absPath: string): void {
     this.seen.delete(absPath);
+    this.hashedUnder.delete(absPath);
+  }
+
+  /**
+   * The stats under which this process last hashed or confirmed the path (a file; a folder and everything
+   * below it), or undefined if it did not. Whoever vouches later that nothing changed since the hash (the
+   * no-op snapshot) must compare with these, not with a fresh stat taken after the fact.
+   */
+  statsHashedUnder(absPath: string): readonly HashedStat[] | undefined {
+    return this.hashedUnder.get(absPath);
   }
 
   private async hashUncached(absPath: string): Promise<PathHash> {
     const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
-    if (!st) return this.forgetMissing(absPath);
+    if (!st) {
+      this.hashedUnder.set(absPath, [[absPath, ABSENT]]);
+      return this.forgetMissing(absPath);
+    }
     if (st.isFile()) {
-      const { hash } = await this.hashFile(absPath, st);
-      return { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) };
+      const hashed = await this.hashFile(absPath, st);
+      this.hashedUnder.set(absPath, [[absPath, hashedKey(hashed)]]);
+      return { kind: 'file', hash: hashed.hash, size: Number(st.size), exec: isExecutable(st) };
     }
     if (st.isDirectory()) return this.hashDir(absPath, st);
     throw new Error(`${absPath} is neither a file nor a folder`);
@@ -78,19 +97,35 @@ export class StatCache {
 
   private peekUncached(absPath: string): PathHash | undefined {
     const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
-    if (!st) return { kind: 'missing', hash: '', size: 0 };
+    if (!st) {
+      this.hashedUnder.set(absPath, [[absPath, ABSENT]]);
+      return { kind: 'missing', hash: '', size: 0 };
+    }
     if (st.isFile()) {
       const hash = this.cachedHash(absPath, st);
-      return hash === undefined ? undefined : { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) };
+      if (hash === undefined) return undefined;
+      this.hashedUnder.set(absPath, [[absPath, statKey(st)]]); // a cached hash was stored only when not racy
+      return { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) };
     }
     if (!st.isDirectory()) return undefined;
     const entries: TreeEntry[] = [];
-    for (const f of walkFiles(absPath, st)) {
+    const stats = this.folderStats(absPath, st);
+    for (const f of walkFiles(absPath, st, stats.passedOver)) {
       const hash = this.cachedHash(f.abs, f.st);
       if (hash === undefined) return undefined;
+      stats.list.push([f.abs, statKey(f.st)]);
       entries.push(toEntry(f, hash));
     }
+    this.hashedUnder.set(absPath, stats.list);
     return dirResult(entries);
+  }
+
+  /** The stats of a folder being walked: its own and each sub-folder's (a new entry changes them), each dangling link. */
+  private folderStats(absPath: string, st: BigIntStats): { list: HashedStat[]; passedOver: PassedOver } {
+    const list: HashedStat[] = [];
+    const folderKey = (s: BigIntStats) => (isRacy(s, wallClockNs(), this.racyWindowNs ?? racyWindowNs(s)) ? UNTRUSTED : statKey(s));
+    list.push([absPath, folderKey(st)]);
+    return { list, passedOver: (abs, s) => void list.push([abs, s ? folderKey(s) : ABSENT]) };
   }
 
   /** Persist atomically if anything changed; a concurrent writer may win, but the file is never torn. */
@@ -117,31 +152,34 @@ export class StatCache {
 
   private async hashDir(absPath: string, st: BigIntStats): Promise<PathHash> {
     const entries: TreeEntry[] = [];
+    const stats = this.folderStats(absPath, st);
     let sliceStart = performance.now();
-    for (const f of walkFiles(absPath, st)) {
-      const { hash, st: hashedStat } = await this.hashFile(f.abs, f.st);
-      entries.push(toEntry({ ...f, st: hashedStat }, hash));
+    for (const f of walkFiles(absPath, st, stats.passedOver)) {
+      const hashed = await this.hashFile(f.abs, f.st);
+      stats.list.push([f.abs, hashedKey(hashed)]);
+      entries.push(toEntry({ ...f, st: hashed.st }, hashed.hash));
       if (performance.now() - sliceStart > YIELD_EVERY_MS) {
         await yieldToEventLoop();
         sliceStart = performance.now();
       }
     }
+    this.hashedUnder.set(absPath, stats.list);
     return dirResult(entries);
   }
 
-  private async hashFile(absPath: string, st: BigIntStats): Promise<{ hash: string; st: BigIntStats }> {
+  /** `trusted`: the content read is the one `st` describes (it did not change while read, and was not racy). */
+  private async hashFile(absPath: string, st: BigIntStats): Promise<HashedFile> {
     const cached = this.cachedHash(absPath, st);
-    if (cached !== undefined) return { hash: cached, st };
+    if (cached !== undefined) return { hash: cached, st, trusted: true };
     let before = st;
     for (let attempt = 1; ; attempt++) {
       const startedNs = wallClockNs();
       const hash = await this.readAndDigest(absPath, before);
       const after = statSync(absPath, { bigint: true, throwIfNoEntry: false });
       if (after && statKey(after) === statKey(before)) {
-        this.remember(absPath, after, hash, startedNs);
-        return { hash, st: after };
+        return { hash, st: after, trusted: this.remember(absPath, after, hash, startedNs) };
       }
-      if (!after || attempt >= MAX_READ_ATTEMPTS) return { hash, st: after ?? before }; // still changing: do not cache
+      if (!after || attempt >= MAX_READ_ATTEMPTS) return { hash, st: after ?? before, trusted: false }; // still changing: do not cache
       before = after;
     }
   }
@@ -158,18 +196,30 @@ export class StatCache {
     return hash;
   }
 
-  private remember(absPath: string, st: BigIntStats, hash: string, startedNs: bigint): void {
+  /** Caches the hash unless it is racy; says whether it did. */
+  private remember(absPath: string, st: BigIntStats, hash: string, startedNs: bigint): boolean {
     const map = this.map();
     if (isRacy(st, startedNs, this.racyWindowNs ?? racyWindowNs(st))) {
       if (map.delete(absPath)) this.dirty = true;
-      return;
+      return false;
     }
     const key = statKey(st);
     const old = map.get(absPath);
-    if (old && old.key === key && old.hash === hash) return;
+    if (old && old.key === key && old.hash === hash) return true;
     map.set(absPath, { key, hash });
     this.dirty = true;
+    return true;
   }
+}
+
+interface HashedFile {
+  hash: string;
+  st: BigIntStats;
+  trusted: boolean;
+}
+
+function hashedKey(f: HashedFile): string {
+  return f.trusted ? statKey(f.st) : UNTRUSTED;
 }
 
 function toEntry(f: WalkedFile, hash: string): TreeEntry {

@@ -1,8 +1,18 @@
-import type { BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
+
+/** Stat keys of a path that does not exist, and of a hash that may not match its stat (never equal to a real key). */
+export const ABSENT = '';
+export const UNTRUSTED = 'untrusted';
 
 /** Identity of a file's state: any write, replace, chmod or touch changes at least one field. */
 export function statKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** The stat key of a path now (symlinks followed), or ABSENT. */
+export function currentStatKey(absPath: string): string {
+  const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+  return st ? statKey(st) : ABSENT;
 }
 
 export function isExecutable(st: BigIntStats): boolean {
