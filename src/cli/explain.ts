@@ -1,11 +1,13 @@
 /** pipe explain STAGE: every part of the stage's key, now against its last run, and the verdict. */
 import { openEngine } from '../plan/context.js';
-import { stageInputs } from '../plan/inputs.js';
+import { EXECUTABLE_MARK, stageInputs } from '../plan/inputs.js';
+import { depChange } from '../plan/reasons.js';
 import { isSecretName } from '../exec/environment.js';
 import { stableStringify } from '../util/stable-json.js';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import type { GlobalOptions } from './options.js';
+import type { KeyParts } from '../state/records.js';
 import { open, selectStages } from './session.js';
 import { stageStates } from './states.js';
 
@@ -34,12 +36,15 @@ export async function explainCommand(name: string, opts: { set: string[] }, glob
     const show = (v: unknown) => (v === undefined ? '-' : secret ? '<redacted>' : typeof v === 'string' ? v : stableStringify(v));
     rows.push({ part, name: key, before: before ? show(a) : '-', now: show(b), changed: !before || stableStringify(a) !== stableStringify(b) });
   };
+  if (before && (before.format ?? 1) !== now.format) add('key format', '', String(before.format ?? 1), String(now.format));
   add('command', '', before?.cmd, now.cmd);
   if (now.fetch || before?.fetch) add('fetch', '', before?.fetch, now.fetch);
   add('declared outputs', '', before?.outs?.join(', '), now.outs?.join(', '));
+  if (now.cwd !== undefined || before?.cwd !== undefined) add('working folder', '', before?.cwd, now.cwd);
+  if (now.network === false || before?.network === false) add('network', '', networkOf(before), networkOf(now));
   for (const k of keys(before?.params, now.params)) add('param', k, before?.params[k], now.params[k]);
   for (const k of keys(before?.env, now.env)) add('env', k, before?.env[k], now.env[k], isSecretName(k));
-  for (const k of keys(before?.deps, now.deps)) add('dep', k, before?.deps[k], now.deps[k]);
+  for (const k of keys(before?.deps, now.deps)) add('dep', k, depShown(before?.deps[k]), depShown(now.deps[k]));
   for (const k of keys(before?.upstream, now.upstream)) add('upstream', k, before?.upstream[k], now.upstream[k]);
   const result = { stage: name, state: verdict.state, reasons: verdict.reasons, lastRun: record ? { at: record.at, ms: record.ms } : null, parts: rows };
   if (globals.json) {
@@ -49,10 +54,27 @@ export async function explainCommand(name: string, opts: { set: string[] }, glob
   const lines = [
     `${name}: ${verdict.state}${verdict.state === 'fresh' ? '' : ` — ${verdict.reasons.join('; ')}`}`,
     record ? `last run ${record.at} (${record.ms} ms)` : 'never run',
-    ...rows.map((r) => `  ${r.changed ? '≠' : '='} ${r.part}${r.name ? ` ${r.name}` : ''}: ${r.changed && before ? `${short(r.before)} -> ${short(r.now)}` : short(r.now)}`),
+    ...rows.map((r) => `  ${r.changed ? '≠' : '='} ${r.part}${r.name ? ` ${r.name}` : ''}: ${r.changed && before ? changeShown(r, before, now) : short(r.now)}`),
   ];
   if (record) lines.push(...record.outs.map((o) => `  out ${o.path}: ${o.kind} ${short(o.hash)} (${o.size} bytes)`));
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** A dep's row says in words what changed of it (content, exec bit), with the hashes when the content did. */
+function changeShown(r: Row, before: KeyParts, now: KeyParts): string {
+  const values = `${short(r.before)} -> ${short(r.now)}`;
+  if (r.part !== 'dep') return values;
+  const words = depChange(r.name, before.deps[r.name], now.deps[r.name]).replace(`dep ${r.name} `, '');
+  return /changed|missing|new|removed/.test(words) ? `${words}: ${values}` : words;
+}
+
+function depShown(value: string | undefined): string | undefined {
+  return value?.endsWith(EXECUTABLE_MARK) ? `${value.slice(0, -EXECUTABLE_MARK.length)} (executable)` : value;
+}
+
+function networkOf(parts: KeyParts | undefined): string | undefined {
+  if (!parts) return undefined;
+  return parts.network === false ? 'none (network: false)' : 'allowed';
 }
 
 function keys(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): string[] {

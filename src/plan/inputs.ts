@@ -1,11 +1,12 @@
 /** The key of a stage: every input that, when it changes, must make the stage run again. */
-import { digestBytes } from '../hash/index.js';
+import { digestBytes, type PathHash } from '../hash/index.js';
 import { isGlob } from '../spec/paths.js';
 import type { Stage } from '../spec/types.js';
 import type { KeyParts } from '../state/records.js';
 import { globSync } from '../util/lazy.js';
 import { stableStringify } from '../util/stable-json.js';
 import { absolute, type EngineContext } from './context.js';
+import { keyedEnvironment } from './environment-key.js';
 
 export interface StageInputs {
   key: string;
@@ -16,6 +17,14 @@ export interface StageInputs {
 
 export const MISSING = 'missing';
 const NO_MATCH = 'no-match';
+/**
+ * The key format, recorded in each record's parts. Bumping it makes every stage run once after an upgrade,
+ * and lets explain say so instead of listing parts an older pipe recorded differently.
+ * 2: the whole environment pipe sets, exec bits of file deps, cwd and network.
+ */
+export const KEY_FORMAT = 2;
+/** Appended to a file dep's hash when the file is executable: a script that becomes executable is a change. */
+export const EXECUTABLE_MARK = '+x';
 
 export async function stageInputs(
   ctx: EngineContext,
@@ -30,21 +39,25 @@ export async function stageInputs(
     const files = expandDep(ctx, dep, stage);
     if (files.length === 0) deps[dep] = NO_MATCH;
     for (const file of files) {
-      const hash = await contentHash(ctx, file, beforeRead);
-      deps[file] = hash;
-      if (hash === MISSING) missing.push(file);
+      const value = await depValue(ctx, file, beforeRead);
+      deps[file] = value;
+      if (value === MISSING) missing.push(file);
     }
   }
+  const env = keyedEnvironment(ctx.project.pipeline, stage, ctx.fetchStages);
   const parts: KeyParts = {
+    format: KEY_FORMAT,
     cmd: stage.cmd === undefined ? undefined : JSON.stringify(stage.cmd),
     fetch: fetchIdentity,
     params: stage.params,
-    env: stage.env,
+    env: env.vars,
     deps,
     upstream: upstreamOutputs,
     outs: stage.outs,
+    ...(stage.cwd !== undefined ? { cwd: stage.cwd } : {}),
+    ...(stage.network === false ? { network: false } : {}),
   };
-  return { key: digestBytes(keyText(parts)), parts, missing };
+  return { key: digestBytes(keyText(parts, env.keyText)), parts, missing };
 }
 
 /** A glob dep never matches the stage's own outputs: they change every time it runs. */
@@ -61,19 +74,32 @@ function expandDep(ctx: EngineContext, dep: string, stage: Stage): string[] {
 /** Content hash of a project path through the stat cache; 'missing' when it does not exist. */
 /** `beforeRead` is called only when content must be read (the stat cache could not answer), and may throw. */
 export async function contentHash(ctx: EngineContext, rel: string, beforeRead?: (rel: string) => void): Promise<string> {
+  const h = await pathHash(ctx, rel, beforeRead);
+  return h.kind === 'missing' ? MISSING : h.hash;
+}
+
+/** A dep as its key sees it: the content hash, marked when a file is executable (a folder's hash covers its files' bits). */
+async function depValue(ctx: EngineContext, rel: string, beforeRead?: (rel: string) => void): Promise<string> {
+  const h = await pathHash(ctx, rel, beforeRead);
+  if (h.kind === 'missing') return MISSING;
+  return h.kind === 'file' && h.exec ? h.hash + EXECUTABLE_MARK : h.hash;
+}
+
+async function pathHash(ctx: EngineContext, rel: string, beforeRead?: (rel: string) => void): Promise<PathHash> {
   const abs = absolute(ctx, rel);
   const cached = ctx.stats.peek(abs);
   if (!cached) beforeRead?.(rel);
-  const h = cached ?? (await ctx.stats.hash(abs));
-  return h.kind === 'missing' ? MISSING : h.hash;
+  return cached ?? (await ctx.stats.hash(abs));
 }
 
 /**
  * The text the key is the digest of. NUL separates the fields (no path, name or hash contains one);
  * maps are in sorted order, so the key does not depend on the order things were declared in.
+ * `envText` stands for p.env (see keyedEnvironment): it digests the part every stage shares once per run.
  */
-function keyText(p: KeyParts): string {
-  let text = `k1\0c${p.cmd ?? ''}\0f${p.fetch ?? ''}\0p${stableStringify(p.params)}\0e${stableStringify(p.env)}`;
+function keyText(p: KeyParts, envText: string): string {
+  let text = `k${KEY_FORMAT}\0c${p.cmd ?? ''}\0f${p.fetch ?? ''}\0p${stableStringify(p.params)}\0e${envText}`;
+  text += `\0w${p.cwd ?? ''}\0n${p.network === false ? 'off' : ''}`;
   for (const path of Object.keys(p.deps).sort()) text += `\0d${path}\0${p.deps[path]}`;
   for (const stage of Object.keys(p.upstream).sort()) text += `\0u${stage}\0${p.upstream[stage]}`;
   for (const out of p.outs ?? []) text += `\0o${out}`;

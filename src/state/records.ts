@@ -19,16 +19,23 @@ export interface OutputRecord {
 }
 
 export interface KeyParts {
+  /** the key format (src/plan/inputs.ts KEY_FORMAT); absent in records of the first format */
+  format?: number;
   cmd?: string;
   fetch?: string;
   params: Record<string, unknown>;
+  /** every variable pipe sets for the stage, as keyed (src/plan/environment-key.ts) */
   env: Record<string, string>;
-  /** dep path (or each file a glob matched) -> content hash */
+  /** dep path (or each file a glob matched) -> content hash, with "+x" for an executable file */
   deps: Record<string, string>;
   /** upstream stage -> its output hash */
   upstream: Record<string, string>;
   /** the declared outputs: two stages with the same command but other outputs never share a run-cache entry */
   outs?: string[];
+  /** the folder the command runs in, when not the project root */
+  cwd?: string;
+  /** false: the stage runs without network access */
+  network?: boolean;
 }
 
 export interface StageRecord {

@@ -1,0 +1,75 @@
+/**
+ * The environment part of a stage's key: every variable pipe sets for the stage's process (the same ones as
+ * stageVariables in src/exec/environment.ts: the pipeline's env, the stage's env, the cache roots, PIPE_STAGE,
+ * PIPE_JOB, HF_HUB_OFFLINE), never the user's ambient shell environment.
+ *
+ * Values under the project root are written relative to it (`${PIPE_ROOT}/.cache/hf`) and PIPE_ROOT itself is
+ * left out: a moved or cloned project keeps its keys, as its project-relative deps do (the team cache relies
+ * on that). A secret-named value enters as a fingerprint, so records never hold it.
+ */
+import { cacheVariables, isSecretName } from '../exec/environment.js';
+import { digestBytes } from '../hash/index.js';
+import type { Pipeline, Stage } from '../spec/types.js';
+import { stableStringify } from '../util/stable-json.js';
+
+export interface KeyedEnvironment {
+  /** what the stage's process sees, as keyed (for records and explain) */
+  vars: Record<string, string>;
+  /** the text the key takes in: a digest of the shared part (computed once per pipeline) and the stage's own part */
+  keyText: string;
+}
+
+interface SharedPart {
+  pipelineEnv: Record<string, string>;
+  cacheRoots: Record<string, string>;
+  digest: string;
+}
+
+const ROOT_MARK = '${PIPE_ROOT}';
+const sharedParts = new WeakMap<Pipeline, SharedPart>();
+
+export function keyedEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: ReadonlySet<string>): KeyedEnvironment {
+  const shared = sharedPart(pipeline);
+  const own = keyedValues(pipeline.root, stage.env);
+  const offline = stage.needs.some((n) => fetchStages.has(n));
+  // the same precedence as stageVariables: a stage's env overrides the pipeline's, pipe's own variables override both
+  const vars: Record<string, string> = { ...shared.pipelineEnv, ...own, ...shared.cacheRoots, PIPE_STAGE: stage.name };
+  if (stage.job) vars.PIPE_JOB = stage.job;
+  if (offline) vars.HF_HUB_OFFLINE = '1';
+  const ownText = Object.keys(own).length === 0 ? '{}' : stableStringify(own);
+  return { vars, keyText: `${shared.digest}\0${ownText}\0${stage.name}\0${stage.job ?? ''}\0${offline ? 'offline' : ''}` };
+}
+
+function sharedPart(pipeline: Pipeline): SharedPart {
+  let part = sharedParts.get(pipeline);
+  if (!part) {
+    const pipelineEnv = keyedValues(pipeline.root, pipeline.env);
+    const cacheRoots = keyedValues(pipeline.root, cacheVariables(pipeline));
+    part = { pipelineEnv, cacheRoots, digest: digestBytes(stableStringify([pipelineEnv, cacheRoots])) };
+    sharedParts.set(pipeline, part);
+  }
+  return part;
+}
+
+function keyedValues(root: string, vars: Record<string, string>): Record<string, string> {
+  const keyed: Record<string, string> = {};
+  for (const name of Object.keys(vars)) keyed[name] = keyedValue(root, name, vars[name]!);
+  return keyed;
+}
+
+function keyedValue(root: string, name: string, value: string): string {
+  if (isSecretName(name)) return secretFingerprint(name, value);
+  if (value === root) return ROOT_MARK;
+  return value.startsWith(root + '/') ? ROOT_MARK + value.slice(root.length) : value;
+}
+
+const SECRET_PREFIX = 'secret:';
+
+/** Enough to tell that a secret changed, not to recover it. */
+function secretFingerprint(name: string, value: string): string {
+  return SECRET_PREFIX + digestBytes(`pipe-secret\0${name}\0${value}`).slice(0, 16);
+}
+
+export function isSecretFingerprint(value: unknown): boolean {
+  return typeof value === 'string' && value.startsWith(SECRET_PREFIX);
+}
