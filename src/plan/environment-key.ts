@@ -34,10 +34,21 @@ export function keyedEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: 
   const offline = stage.needs.some((n) => fetchStages.has(n));
   // the same precedence as stageVariables: a stage's env overrides the pipeline's, pipe's own variables override both
   const vars: Record<string, string> = { ...shared.pipelineEnv, ...own, ...shared.cacheRoots, PIPE_STAGE: stage.name };
+  delete vars.PIPE_ROOT;
   if (stage.job) vars.PIPE_JOB = stage.job;
   if (offline) vars.HF_HUB_OFFLINE = '1';
+  // a stage that overrides a shared variable does not see the shared value: key exactly what it sees
+  if (overridesShared(own, shared)) return { vars, keyText: `=${stableStringify(vars)}` };
   const ownText = Object.keys(own).length === 0 ? '{}' : stableStringify(own);
   return { vars, keyText: `${shared.digest}\0${ownText}\0${stage.name}\0${stage.job ?? ''}\0${offline ? 'offline' : ''}` };
+}
+
+/** Whether the stage's env names a variable the shared part or pipe itself also sets. */
+function overridesShared(own: Record<string, string>, shared: SharedPart): boolean {
+  for (const name in own) {
+    if (name in shared.pipelineEnv || name in shared.cacheRoots || name.startsWith('PIPE_') || name === 'HF_HUB_OFFLINE') return true;
+  }
+  return false;
 }
 
 function sharedPart(pipeline: Pipeline): SharedPart {
