@@ -159,6 +159,28 @@ stages:
     }
   });
 
+  test.each([
+    { what: 'the pipeline file', edit: 'sed -i s/v1/v2/ pipeline.yaml', expected: 'v2 v1\n' },
+    { what: 'a file it imports', edit: 'echo \\\"{word: v2}\\\" > vars.yaml', expected: 'v1 v2\n' },
+  ])('$what, edited by the stage', async ({ edit, expected }) => {
+    const p = makeProject(`version: 1
+imports: {vars: vars.yaml}
+stages:
+  say:
+    cmd: [sh, -c, "echo v1 \${vars.word} > out.txt; ${EDIT_ONCE(edit)}"]
+    outs: [out.txt]
+`, { 'vars.yaml': '{word: v1}\n' });
+    try {
+      ok(await p.run());
+      const next = ok(await p.run());
+      expect(fast(next)).toBe(false);
+      expect(stageEvents(next).say?.status).toBe('ran');
+      expect(p.read('out.txt')).toBe(expected);
+    } finally {
+      p.remove();
+    }
+  });
+
   test("an output changed by a later stage", async () => {
     const p = makeProject(`version: 1
 stages:
