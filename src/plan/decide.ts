@@ -27,12 +27,23 @@ export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInpu
   return restoreOrRun(ctx, inputs, state, changed.map((c) => c.reason));
 }
 
+export const RESTORE_REASON = 'outputs for these inputs are in the cache';
+
 function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Decision {
   const earlier = ctx.records.run(inputs.key);
-  if (earlier && earlier.outs.every((o) => ctx.objects.has(o))) {
-    return { action: 'restore', state, reasons: [...reasons, 'outputs for these inputs are in the cache'], from: earlier };
+  if (!earlier) return { action: 'run', state, reasons };
+  const damaged = damagedOutput(ctx, earlier.outs);
+  if (damaged === undefined) return { action: 'restore', state, reasons: [...reasons, RESTORE_REASON], from: earlier };
+  return { action: 'run', state, reasons: damaged ? [...reasons, damaged] : reasons };
+}
+
+/** undefined: every output can be restored; '': one is simply not cached; else why a cached one cannot be used. */
+function damagedOutput(ctx: EngineContext, outs: OutputRecord[]): string | undefined {
+  for (const out of outs) {
+    const problem = ctx.objects.problem(out);
+    if (problem) return problem.missing ? '' : `cached output ${out.path} ${problem.detail}; running the stage instead`;
   }
-  return { action: 'run', state, reasons };
+  return undefined;
 }
 
 interface ChangedOutput {
