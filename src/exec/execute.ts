@@ -138,6 +138,7 @@ class Run {
       }
       return this.wouldRun(stage, started, decision.reasons, decision.state);
     }
+    if (decision.action === 'run' && decision.damaged) this.dropDamaged(stage, decision.damaged, decision.reasons);
     if (decision.action === 'restore') {
       const unavailable = await this.restore(stage, decision.from.outs);
       if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== RESTORE_REASON), unavailable], started);
@@ -243,6 +244,11 @@ class Run {
       outs.push({ path: out, kind: h.kind, hash: h.hash, size: h.size, ...(h.exec ? { exec: true } : {}) });
     }
     return outs;
+  }
+
+  private dropDamaged(stage: Stage, out: OutputRecord, reasons: string[]): void {
+    this.ctx.objects.dropDamaged(out);
+    this.reporter.note(`pipe: ${stage.name}: ${reasons[reasons.length - 1]}`);
   }
 
   /**

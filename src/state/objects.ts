@@ -81,6 +81,18 @@ export class ObjectStore {
     return undefined;
   }
 
+  /** Removes what `problem` finds damaged in this output's objects (the blob or the tree; never a missing one). */
+  dropDamaged(h: PathHash): void {
+    if (h.kind === 'file' && this.problem(h)?.missing === false) this.drop(this.blobPath(h.hash));
+    if (h.kind !== 'dir') return;
+    const tree = this.readTree(h.hash);
+    if (!('entries' in tree)) {
+      if (!tree.missing) this.drop(this.treePath(h.hash));
+      return;
+    }
+    for (const e of tree.entries) if (this.blobProblem(e.hash, e.size)?.missing === false) this.drop(this.blobPath(e.hash));
+  }
+
   /**
    * Recreate the output at absPath from the store, replacing what is there. Every object is checked
    * against its digest first (once per object: the result is remembered by its stat); a damaged one
