@@ -1,5 +1,5 @@
 /** pipe clean: remove declared outputs (the cache keeps them); pipe gc: drop cache objects nothing refers to. */
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { openEngine } from '../plan/context.js';
 import { acquireLock } from '../state/lock.js';
@@ -23,12 +23,14 @@ export async function cleanCommand(targets: string[], opts: { set: string[] }, g
         // outs are validated project-relative paths; resolve once more so nothing outside the root is touched
         const abs = path.resolve(project.root, out);
         if (!abs.startsWith(project.root + path.sep)) continue;
-        const outside = escapeThroughSymlink(project.root, out, links);
+        // a folder on the way that links outside would make the removal happen out there; the output
+        // itself being a link is fine: the link is removed, never what it points to
+        const outside = escapeThroughSymlink(project.root, path.posix.dirname(out), links);
         if (outside !== undefined) {
           process.stderr.write(`pipe: not removing '${out}': it leads outside the project through a symlink (to ${outside})\n`);
           continue;
         }
-        rmSync(abs, { recursive: true, force: true });
+        removeNoFollow(abs);
         removed++;
       }
     }
@@ -52,4 +54,12 @@ export async function gcCommand(opts: { keepRuns?: boolean }, globals: GlobalOpt
   } finally {
     lock.release();
   }
+}
+
+/** Removes a file or folder; a symlink is unlinked itself (rmSync would too, but say it plainly). */
+function removeNoFollow(abs: string): void {
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isSymbolicLink()) unlinkSync(abs);
+  else rmSync(abs, { recursive: true, force: true });
 }

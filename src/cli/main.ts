@@ -1,6 +1,6 @@
 /** `pipe`: the command line. Each command lives in its own module, loaded only when used. */
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, UserError } from '../util/errors.js';
+import { EXIT, UserError, isStorageFailure, storageErrorOf } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
 
 const VERSION = '0.1.0';
@@ -116,6 +116,7 @@ function reportError(err: unknown, verbose: boolean): number {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
     return EXIT.invalid; // commander already printed the message
   }
+  if (isStorageFailure(err)) err = storageErrorOf(err); // a full disk or a read-only folder is not a bug of pipe
   if (err instanceof UserError) {
     process.stderr.write(`pipe: ${err.message}\n`);
     return err.exitCode;

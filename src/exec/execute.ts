@@ -4,7 +4,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { decide, recordOf, type Decision, type StageState } from '../plan/decide.js';
+import { decide, recordOf, RESTORE_REASON, type Decision, type StageState } from '../plan/decide.js';
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
 import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
@@ -19,6 +19,8 @@ import { readLogTail } from './process.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 import { walkGraph, type BlockedReport } from './walk.js';
+import { ObjectUnavailable } from '../state/objects.js';
+import { StorageError, isStorageFailure } from '../util/errors.js';
 
 export interface ExecuteOptions {
   jobs: number;
@@ -53,8 +55,7 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
   reporter.plan(order, opts.dryRun);
   await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
   pool?.close();
-  ctx.stats.save();
-  ctx.records.close();
+  saveState(ctx);
   return { counts: run.counts, notRun: run.notRun, interrupted: opts.signal.aborted };
 }
 
@@ -137,8 +138,10 @@ class Run {
       }
       return this.wouldRun(stage, started, decision.reasons, decision.state);
     }
+    if (decision.action === 'run' && decision.damaged) this.dropDamaged(stage, decision.damaged, decision.reasons);
     if (decision.action === 'restore') {
-      await this.restore(decision.from.outs);
+      const unavailable = await this.restore(stage, decision.from.outs);
+      if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== RESTORE_REASON), unavailable], started);
       this.ctx.records.record(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
       this.outputs.set(stage.name, decision.from.outputHash);
       return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
@@ -237,18 +240,35 @@ class Run {
     for (const out of stage.outs) {
       const abs = absolute(this.ctx, out);
       const h = await this.ctx.stats.hash(abs);
-      await this.ctx.objects.put(abs, h);
+      await this.ctx.objects.put(abs, h, out);
       outs.push({ path: out, kind: h.kind, hash: h.hash, size: h.size, ...(h.exec ? { exec: true } : {}) });
     }
     return outs;
   }
 
-  private async restore(outs: OutputRecord[]): Promise<void> {
+  private dropDamaged(stage: Stage, out: OutputRecord, reasons: string[]): void {
+    this.ctx.objects.dropDamaged(out);
+    this.reporter.note(`pipe: ${stage.name}: ${reasons[reasons.length - 1]}`);
+  }
+
+  /**
+   * Puts the recorded outputs back from the cache. When one of them is not there, or is damaged (then
+   * the store has dropped it), says so and returns the reason: the stage runs instead.
+   */
+  private async restore(stage: Stage, outs: OutputRecord[]): Promise<string | undefined> {
     for (const out of outs) {
       const abs = absolute(this.ctx, out.path);
-      await this.ctx.objects.restore(out, abs);
+      try {
+        await this.ctx.objects.restore(out, abs, out.path);
+      } catch (err) {
+        if (!(err instanceof ObjectUnavailable)) throw err;
+        const reason = `cached output ${out.path} ${err.detail}${err.damaged ? ': dropped it' : ''}; running the stage instead`;
+        this.reporter.note(`pipe: ${stage.name}: ${reason}`);
+        return reason;
+      }
       await this.ctx.stats.hash(abs);
     }
+    return undefined;
   }
 
   private refuseEscaping(stage: Stage, paths: string[]): void {
@@ -301,6 +321,18 @@ class EscapeError extends Error {}
 
 function escapeMessage(escaping: string[]): string {
   return `${escaping.join('; ')}: pipe only reads and writes inside the project`;
+}
+
+/** Records first (they are the state); the caches after, each failure said with the file it concerns. */
+function saveState(ctx: EngineContext): void {
+  ctx.records.close();
+  ctx.objects.save();
+  try {
+    ctx.stats.save();
+  } catch (err) {
+    if (isStorageFailure(err)) throw new StorageError(`could not save the stat cache ${path.relative(process.cwd(), path.join(ctx.project.stateDir, 'stat-cache'))}`, err);
+    throw err;
+  }
 }
 
 function statSignature(abs: string): string | undefined {

@@ -14,7 +14,7 @@ export type StageState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
 export type Decision =
   | { action: 'skip'; state: 'fresh'; reasons: string[]; outputHash: string }
   | { action: 'restore'; state: Exclude<StageState, 'fresh'>; reasons: string[]; from: RunCacheEntry }
-  | { action: 'run'; state: Exclude<StageState, 'fresh'>; reasons: string[] };
+  | { action: 'run'; state: Exclude<StageState, 'fresh'>; reasons: string[]; damaged?: OutputRecord };
 
 export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInputs, force: boolean): Promise<Decision> {
   const record = ctx.records.stage(stage.name);
@@ -27,12 +27,19 @@ export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInpu
   return restoreOrRun(ctx, inputs, state, changed.map((c) => c.reason));
 }
 
+export const RESTORE_REASON = 'outputs for these inputs are in the cache';
+
 function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Decision {
   const earlier = ctx.records.run(inputs.key);
-  if (earlier && earlier.outs.every((o) => ctx.objects.has(o))) {
-    return { action: 'restore', state, reasons: [...reasons, 'outputs for these inputs are in the cache'], from: earlier };
+  if (!earlier) return { action: 'run', state, reasons };
+  for (const out of earlier.outs) {
+    const problem = ctx.objects.problem(out);
+    if (!problem) continue;
+    if (problem.missing) return { action: 'run', state, reasons };
+    // the builder drops the damaged object before running (this function itself only looks: status uses it too)
+    return { action: 'run', state, reasons: [...reasons, `cached output ${out.path} ${problem.detail}; running the stage instead`], damaged: out };
   }
-  return { action: 'run', state, reasons };
+  return { action: 'restore', state, reasons: [...reasons, RESTORE_REASON], from: earlier };
 }
 
 interface ChangedOutput {

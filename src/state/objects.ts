@@ -1,66 +1,137 @@
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { digestBytes, digestFile } from '../hash/digest.js';
+import { StatCache } from '../hash/stat-cache.js';
 import type { PathHash, TreeEntry } from '../hash/types.js';
+import { StorageError, isStorageFailure } from '../util/errors.js';
+import { parseTree } from './tree-check.js';
 
 /** Temp files older than this are leftovers of a crashed put; younger ones may belong to a running put. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_MARK = '.tmp-';
 const SMALL_BLOB_BYTES = 1 << 20;
+const OBJECT_NAME = /^[0-9a-f]{8,128}$/;
+
+/** An object the store cannot give back: absent, or damaged (then it has been dropped). */
+export class ObjectUnavailable extends Error {
+  constructor(readonly detail: string, readonly damaged: boolean) {
+    super(detail);
+    this.name = 'ObjectUnavailable';
+  }
+}
+
+/** What a cheap look (no content read) finds wrong with a stored output, if anything. */
+export type ObjectProblem = { missing: true; detail: string } | { missing: false; detail: string };
 
 /**
  * Content-addressed store of stage outputs:
  *   objects/ab/cdef…     file contents, read-only (0444), named by their digest
  *   trees/<hash>.json    a folder's sorted entries, so a folder can be restored from its hash alone
+ *   verified             stat cache of the objects whose content was checked against their name
  * Every object is written under a temp name in its own folder and renamed into place, so an
- * object that exists under its final name is always complete.
+ * object that exists under its final name is complete; an object altered afterwards (disk
+ * error, a user's edit) is caught on restore by its digest and dropped.
+ *
+ * The store never follows a symlink inside its folder: a link where a folder or an object should
+ * be is something pipe did not write. Reads treat it as absent; writes and gc remove the link
+ * itself (never its target).
  */
 export class ObjectStore {
-  private readonly knownDirs = new Set<string>();
+  /** folders of the store checked to be real folders (not links) in this process */
+  private readonly realDirs = new Set<string>();
+  private verified: StatCache | undefined;
 
   constructor(private readonly dir: string) {}
 
-  /** Store the file or folder at absPath whose PathHash is known; no-op if already stored. */
-  async put(absPath: string, h: PathHash): Promise<void> {
-    if (h.kind === 'file') return this.putBlob(absPath, h.hash);
-    if (h.kind !== 'dir') return;
-    for (const e of requireEntries(h)) await this.putBlob(path.join(absPath, e.path), e.hash);
-    const treeFile = this.treePath(h.hash);
-    if (!existsSync(treeFile)) await this.writeAtomic(treeFile, JSON.stringify(requireEntries(h)));
+  /**
+   * Store the file or folder at absPath whose PathHash is known. An object already stored under
+   * the same name is kept only if its content is intact; a damaged one is replaced.
+   * `label` names the output in errors.
+   */
+  async put(absPath: string, h: PathHash, label = absPath): Promise<void> {
+    try {
+      if (h.kind === 'file') return await this.putBlob(absPath, h.hash, h.size);
+      if (h.kind !== 'dir') return;
+      const entries = requireEntries(h);
+      for (const e of entries) await this.putBlob(path.join(absPath, e.path), e.hash, e.size);
+      if (!this.treeIntact(h.hash)) this.writeTree(h.hash, JSON.stringify(entries));
+    } catch (err) {
+      if (isStorageFailure(err)) throw new StorageError(`could not store output ${label} in ${this.shown()}`, err);
+      throw err;
+    }
   }
 
-  /** True when every blob (and, for a folder, its tree) is present. */
+  /** True when every blob (and, for a folder, its tree) is present and looks intact without reading it. */
   has(h: PathHash): boolean {
-    if (h.kind === 'missing') return true;
-    if (h.kind === 'file') return existsSync(this.blobPath(h.hash));
-    const entries = h.entries ?? this.readTree(h.hash);
-    return existsSync(this.treePath(h.hash)) && !!entries && entries.every((e) => existsSync(this.blobPath(e.hash)));
+    return this.problem(h) === undefined;
+  }
+
+  /** Why the output cannot be restored, judged without reading any content (sizes, links, the tree). */
+  problem(h: PathHash): ObjectProblem | undefined {
+    if (h.kind === 'missing') return undefined;
+    if (h.kind === 'file') return this.blobProblem(h.hash, h.size);
+    const tree = this.readTree(h.hash);
+    if ('missing' in tree) return tree.missing ? { missing: true, detail: 'is not in the cache' } : { missing: false, detail: tree.detail };
+    for (const e of tree.entries) {
+      const p = this.blobProblem(e.hash, e.size);
+      if (p) return { missing: p.missing, detail: `${p.detail} (file ${e.path})` };
+    }
+    return undefined;
+  }
+
+  /** Removes what `problem` finds damaged in this output's objects (the blob or the tree; never a missing one). */
+  dropDamaged(h: PathHash): void {
+    if (h.kind === 'file' && this.problem(h)?.missing === false) this.drop(this.blobPath(h.hash));
+    if (h.kind !== 'dir') return;
+    const tree = this.readTree(h.hash);
+    if (!('entries' in tree)) {
+      if (!tree.missing) this.drop(this.treePath(h.hash));
+      return;
+    }
+    for (const e of tree.entries) if (this.blobProblem(e.hash, e.size)?.missing === false) this.drop(this.blobPath(e.hash));
   }
 
   /**
-   * Recreate the output at absPath from the store, replacing what is there. Files are
-   * independent copies (a reflink where the filesystem can, else a real copy), so editing a
-   * restored file in place never alters the store.
+   * Recreate the output at absPath from the store, replacing what is there. Every object is checked
+   * against its digest first (once per object: the result is remembered by its stat); a damaged one
+   * is dropped and ObjectUnavailable is thrown, and nothing is written. Files are independent copies
+   * (a reflink where the filesystem can, else a real copy), so editing a restored file in place
+   * never alters the store.
    */
-  async restore(h: PathHash, absPath: string): Promise<void> {
-    if (h.kind === 'missing') {
-      await rm(absPath, { recursive: true, force: true });
-      return;
+  async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
+    try {
+      if (h.kind === 'missing') {
+        await rm(absPath, { recursive: true, force: true });
+        return;
+      }
+      if (h.kind === 'file') {
+        await this.verifyBlob(h.hash, h.size);
+        await mkdir(path.dirname(absPath), { recursive: true });
+        if (lstatOf(absPath)?.isDirectory()) await rm(absPath, { recursive: true, force: true });
+        await this.restoreFile(h.hash, !!h.exec, absPath);
+        return;
+      }
+      const entries = await this.verifiedTree(h);
+      await mkdir(path.dirname(absPath), { recursive: true });
+      await this.restoreDir(entries, absPath);
+    } catch (err) {
+      if (isStorageFailure(err)) throw new StorageError(`could not restore output ${label} from ${this.shown()}`, err);
+      throw err;
     }
-    await mkdir(path.dirname(absPath), { recursive: true });
-    if (h.kind === 'file') {
-      if (isDirectory(absPath)) await rm(absPath, { recursive: true, force: true });
-      await this.restoreFile(h.hash, !!h.exec, absPath);
-      return;
-    }
-    const entries = h.entries ?? this.readTree(h.hash);
-    if (!entries) throw new Error(`folder ${h.hash} is not in the cache`);
-    await this.restoreDir(entries, absPath);
   }
 
-  /** Delete every object not reachable from `live` (and stale temp files). */
+  /** Persist what was verified (best effort: it only saves re-reading objects). */
+  save(): void {
+    try {
+      this.verified?.save();
+    } catch {
+      /* only an optimisation */
+    }
+  }
+
+  /** Delete every object not reachable from `live` (and stale temp files, and links planted in the store). */
   gc(live: Iterable<PathHash>): { removedFiles: number; removedBytes: number } {
     const liveBlobs = new Set<string>();
     const liveTrees = new Set<string>();
@@ -68,21 +139,33 @@ export class ObjectStore {
       if (h.kind === 'file') liveBlobs.add(h.hash);
       if (h.kind !== 'dir') continue;
       liveTrees.add(h.hash);
-      for (const e of h.entries ?? this.readTree(h.hash) ?? []) liveBlobs.add(e.hash);
+      const tree = h.entries ? { entries: h.entries } : this.readTree(h.hash);
+      if ('entries' in tree) for (const e of tree.entries) liveBlobs.add(e.hash);
     }
     const removed = { removedFiles: 0, removedBytes: 0 };
+    if (!this.isRealDir(this.dir, removed)) return removed;
     const objects = path.join(this.dir, 'objects');
-    for (const fanout of listDir(objects)) {
-      const sub = path.join(objects, fanout);
-      for (const name of listDir(sub)) {
-        if (!liveBlobs.has(fanout + name)) removeCounted(path.join(sub, name), removed);
+    if (this.isRealDir(objects, removed)) {
+      for (const fanout of listDir(objects)) {
+        const sub = path.join(objects, fanout);
+        if (!this.isRealDir(sub, removed)) continue;
+        for (const name of listDir(sub)) {
+          if (!liveBlobs.has(fanout + name) || !lstatOf(path.join(sub, name))?.isFile()) removeCounted(path.join(sub, name), removed);
+        }
       }
     }
     const trees = path.join(this.dir, 'trees');
-    for (const name of listDir(trees)) {
-      if (!liveTrees.has(name.replace(/\.json$/, ''))) removeCounted(path.join(trees, name), removed);
+    if (this.isRealDir(trees, removed)) {
+      for (const name of listDir(trees)) {
+        const file = path.join(trees, name);
+        if (!liveTrees.has(name.replace(/\.json$/, '')) || !lstatOf(file)?.isFile()) removeCounted(file, removed);
+      }
     }
     return removed;
+  }
+
+  private shown(): string {
+    return path.relative(process.cwd(), this.dir) || this.dir;
   }
 
   private blobPath(hash: string): string {
@@ -93,38 +176,109 @@ export class ObjectStore {
     return path.join(this.dir, 'trees', `${hash}.json`);
   }
 
-  private readTree(hash: string): TreeEntry[] | undefined {
-    try {
-      return JSON.parse(readFileSync(this.treePath(hash), 'utf8')) as TreeEntry[];
-    } catch {
-      return undefined;
+  /** The stat of the blob if it is a regular file reached without a link, else why not. */
+  private blobStat(hash: string): { st: Stats } | ObjectProblem {
+    if (!OBJECT_NAME.test(hash)) return { missing: false, detail: `has an invalid object name '${hash}'` };
+    const blob = this.blobPath(hash);
+    const st = this.readableDirs(path.dirname(blob)) ? lstatOf(blob) : undefined;
+    if (!st) return { missing: true, detail: 'is not in the cache' };
+    if (st.isSymbolicLink()) return { missing: false, detail: 'is a symlink in the cache (pipe never reads through one)' };
+    if (!st.isFile()) return { missing: false, detail: 'is not a regular file in the cache' };
+    return { st };
+  }
+
+  private blobProblem(hash: string, size: number): ObjectProblem | undefined {
+    const found = this.blobStat(hash);
+    if (!('st' in found)) return found;
+    if (found.st.size !== size) return { missing: false, detail: `is damaged in the cache (${found.st.size} bytes, expected ${size})` };
+    return undefined;
+  }
+
+  /** Throws ObjectUnavailable (dropping the blob when it is damaged) unless its content matches its name. */
+  private async verifyBlob(hash: string, size: number): Promise<void> {
+    const problem = this.blobProblem(hash, size);
+    if (problem) {
+      if (!problem.missing) this.drop(this.blobPath(hash));
+      throw new ObjectUnavailable(problem.detail, !problem.missing);
     }
+    const blob = this.blobPath(hash);
+    if ((await this.verifier().hash(blob)).hash === hash) return;
+    this.drop(blob);
+    throw new ObjectUnavailable('is damaged in the cache (its content does not match its hash)', true);
+  }
+
+  /** The entries of a stored folder, every blob verified; a damaged tree or blob is dropped (ObjectUnavailable). */
+  private async verifiedTree(h: PathHash): Promise<TreeEntry[]> {
+    const tree = this.readTree(h.hash, h.entries);
+    if ('missing' in tree) {
+      if (!tree.missing) this.drop(this.treePath(h.hash));
+      throw new ObjectUnavailable(tree.missing ? `folder ${h.hash} is not in the cache` : tree.detail, !tree.missing);
+    }
+    for (const e of tree.entries) {
+      try {
+        await this.verifyBlob(e.hash, e.size);
+      } catch (err) {
+        if (err instanceof ObjectUnavailable) throw new ObjectUnavailable(`${err.detail} (file ${e.path})`, err.damaged);
+        throw err;
+      }
+    }
+    return tree.entries;
+  }
+
+  /** A folder's entries, validated: its JSON, safe relative paths, and the digest over them equal to its name. */
+  private readTree(hash: string, given?: TreeEntry[]): { entries: TreeEntry[] } | { missing: boolean; detail: string } {
+    if (!OBJECT_NAME.test(hash)) return { missing: false, detail: `has an invalid object name '${hash}'` };
+    let text: string | undefined;
+    if (!given) {
+      const file = this.treePath(hash);
+      const st = this.readableDirs(path.dirname(file)) ? lstatOf(file) : undefined;
+      if (!st) return { missing: true, detail: 'is not in the cache' };
+      if (!st.isFile()) return { missing: false, detail: 'has a folder listing in the cache that is not a regular file (a symlink?)' };
+      text = readFileSync(file, 'utf8');
+    }
+    const result = parseTree(text ?? given!, hash);
+    return typeof result === 'string' ? { missing: false, detail: `is damaged in the cache: its folder listing ${result}` } : { entries: result };
+  }
+
+  private treeIntact(hash: string): boolean {
+    return 'entries' in this.readTree(hash);
   }
 
   /** Copy (never hardlink: a rerun that truncates its output in place would corrupt the object). */
-  private async putBlob(src: string, hash: string): Promise<void> {
+  private async putBlob(src: string, hash: string, size: number): Promise<void> {
     const dest = this.blobPath(hash);
-    if (existsSync(dest)) return;
-    this.ensureDir(path.dirname(dest));
+    if (await this.storedIntact(hash, size)) return;
+    this.ensureDirs(path.dirname(dest));
     const tmp = tempName(dest);
-    if (statSync(src).size <= SMALL_BLOB_BYTES) return this.putSmallBlob(src, hash, tmp, dest);
+    if (size <= SMALL_BLOB_BYTES) return this.putSmallBlob(src, hash, tmp, dest);
     try {
-      await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+      await copyFile(src, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
       // The output may have changed since it was hashed; an object must hold exactly its digest.
       if ((await digestFile(tmp)).hash !== hash) throw new Error(`${src} changed while it was being stored in the cache`);
       await chmod(tmp, 0o444);
-      await rename(tmp, dest);
+      await rename(tmp, dest); // replaces a damaged object or a planted link, never writes through it
     } finally {
       await rm(tmp, { force: true });
     }
   }
 
+  /** An object of this name is there and its content checks out (what is there otherwise is dropped). */
+  private async storedIntact(hash: string, size: number): Promise<boolean> {
+    const found = this.blobStat(hash);
+    if (!('st' in found) && found.missing) return false;
+    try {
+      await this.verifyBlob(hash, size);
+      return true;
+    } catch (err) {
+      if (err instanceof ObjectUnavailable) return false;
+      throw err;
+    }
+  }
+
   private async restoreFile(hash: string, exec: boolean, dest: string): Promise<void> {
-    const blob = this.blobPath(hash);
-    if (!existsSync(blob)) throw new Error(`${hash} is not in the cache (needed for ${dest})`);
     const tmp = tempName(dest);
     try {
-      await copyFile(blob, tmp, constants.COPYFILE_FICLONE);
+      await copyFile(this.blobPath(hash), tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
       await chmod(tmp, exec ? 0o755 : 0o644);
       await rename(tmp, dest);
     } finally {
@@ -137,13 +291,13 @@ export class ObjectStore {
     const staging = tempName(dest);
     const old = tempName(dest);
     try {
-      await mkdir(staging, { recursive: true });
+      await mkdir(staging);
       for (const e of entries) {
-        const file = path.join(staging, ...e.path.split('/'));
+        const file = path.join(staging, ...e.path.split('/')); // paths checked by parseTree: no '..', no absolute, no empty part
         await mkdir(path.dirname(file), { recursive: true });
         await this.restoreFile(e.hash, e.exec, file);
       }
-      if (existsSync(dest)) await rename(dest, old);
+      if (lstatOf(dest)) await rename(dest, old);
       await rename(staging, dest);
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -156,7 +310,7 @@ export class ObjectStore {
     const data = readFileSync(src);
     if (digestBytes(data) !== hash) throw new Error(`${src} changed while it was being stored in the cache`);
     try {
-      writeFileSync(tmp, data, { mode: 0o444 });
+      writeFileSync(tmp, data, { mode: 0o444, flag: 'wx' });
       renameSync(tmp, dest);
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -164,21 +318,73 @@ export class ObjectStore {
     }
   }
 
-  private ensureDir(dir: string): void {
-    if (this.knownDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.knownDirs.add(dir);
-  }
-
-  private async writeAtomic(file: string, data: string): Promise<void> {
-    await mkdir(path.dirname(file), { recursive: true });
+  private writeTree(hash: string, data: string): void {
+    const file = this.treePath(hash);
+    this.ensureDirs(path.dirname(file));
     const tmp = tempName(file);
     try {
-      await writeFile(tmp, data);
-      await rename(tmp, file);
-    } finally {
-      await rm(tmp, { force: true });
+      writeFileSync(tmp, data, { flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
     }
+  }
+
+  /** The folders from the store's root down to `dir` exist and none is a link (for reading). */
+  private readableDirs(dir: string): boolean {
+    if (this.realDirs.has(dir)) return true;
+    for (const d of this.chain(dir)) {
+      if (this.realDirs.has(d)) continue;
+      if (!lstatOf(d)?.isDirectory()) return false;
+      this.realDirs.add(d);
+    }
+    return true;
+  }
+
+  /** Creates the folders from the store's root down to `dir`, replacing a link or file in the way (for writing). */
+  private ensureDirs(dir: string): void {
+    if (this.realDirs.has(dir)) return;
+    mkdirSync(path.dirname(this.dir), { recursive: true });
+    for (const d of this.chain(dir)) {
+      if (this.realDirs.has(d)) continue;
+      const st = lstatOf(d);
+      if (st && !st.isDirectory()) rmSync(d, { force: true }); // a link: removes the link, not what it points to
+      if (!st?.isDirectory()) mkdirSync(d);
+      this.realDirs.add(d);
+    }
+  }
+
+  /** The store's root and each folder below it down to `dir`. */
+  private chain(dir: string): string[] {
+    const rel = path.relative(this.dir, dir);
+    const parts = rel ? rel.split(path.sep) : [];
+    const dirs = [this.dir];
+    for (const part of parts) dirs.push(path.join(dirs[dirs.length - 1]!, part));
+    return dirs;
+  }
+
+  /** For gc: a real folder to look into; a link (or file) in its place is removed, never followed. */
+  private isRealDir(dir: string, removed: { removedFiles: number; removedBytes: number }): boolean {
+    const st = lstatOf(dir);
+    if (!st) return false;
+    if (st.isDirectory()) return true;
+    removeCounted(dir, removed);
+    return false;
+  }
+
+  /** The stat cache of verified objects; a link planted in its place is removed, never read through. */
+  private verifier(): StatCache {
+    if (this.verified) return this.verified;
+    const file = path.join(this.dir, 'verified');
+    const st = lstatOf(file);
+    if (st && !st.isFile()) rmSync(file, { recursive: st.isDirectory(), force: true });
+    this.verified = new StatCache(file);
+    return this.verified;
+  }
+
+  private drop(file: string): void {
+    rmSync(file, { force: true });
   }
 }
 
@@ -191,8 +397,8 @@ function tempName(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function isDirectory(p: string): boolean {
-  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+function lstatOf(p: string): Stats | undefined {
+  return lstatSync(p, { throwIfNoEntry: false });
 }
 
 function listDir(dir: string): string[] {
@@ -203,11 +409,12 @@ function listDir(dir: string): string[] {
   }
 }
 
+/** Removes a file, a link (itself, never its target) or a stray folder inside the store. */
 function removeCounted(file: string, removed: { removedFiles: number; removedBytes: number }): void {
-  const st = statSync(file, { throwIfNoEntry: false });
+  const st = lstatOf(file);
   if (!st) return;
   if (path.basename(file).includes(TEMP_MARK) && Date.now() - st.mtimeMs < STALE_TEMP_MS) return;
-  rmSync(file, { force: true });
+  rmSync(file, { recursive: st.isDirectory(), force: true });
   removed.removedFiles++;
-  removed.removedBytes += st.size;
+  removed.removedBytes += st.isFile() ? st.size : 0;
 }

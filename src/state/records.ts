@@ -5,9 +5,11 @@
  * Stored as an append-only log (like ninja's .ninja_log): one checksummed JSON line per completed stage, so a
  * crash mid-append leaves a torn last line that the next load ignores. The log is compacted when it grows.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic.js';
+import { StorageError, isStorageFailure } from '../util/errors.js';
 
 /** An output as recorded: its content hash (a folder's entries live in the object store's tree). */
 export interface OutputRecord {
@@ -125,28 +127,50 @@ export class RecordStore {
   compactIfLarge(): void {
     const live = this.stages.size + this.runs.size;
     if (this.lines < COMPACT_MIN_LINES || this.lines < 2 * live) return;
-    this.rewrite();
+    try {
+      this.rewrite();
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err; // the old log is intact: compaction can wait for free space
+    }
   }
 
   private rewrite(): void {
     this.close();
     const lines = [...this.stages.values()].map((s) => formatLine({ s }))
       .concat(this.allRuns().map((r) => formatLine({ r })));
-    writeFileAtomic(this.file, lines.join(''));
+    try {
+      writeFileAtomic(this.file, lines.join(''));
+    } catch (err) {
+      throw this.storageError(err);
+    }
     this.lines = lines.length;
   }
 
   close(): void {
     if (this.fd === undefined) return;
-    this.sync();
-    closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    try {
+      fsyncSync(fd);
+    } catch (err) {
+      throw this.storageError(err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private storageError(err: unknown): unknown {
+    return isStorageFailure(err) ? new StorageError(`could not write the run records ${path.relative(process.cwd(), this.file) || this.file}`, err) : err;
   }
 
   private append(lines: Line[]): void {
-    this.fd ??= openSync(this.file, 'a');
-    writeSync(this.fd, lines.map(formatLine).join(''));
-    if (Date.now() - this.lastSync > 1000) this.sync();
+    try {
+      this.fd ??= openSync(this.file, 'a');
+      appendWhole(this.fd, Buffer.from(lines.map(formatLine).join('')));
+      if (Date.now() - this.lastSync > 1000) this.sync();
+    } catch (err) {
+      throw this.storageError(err);
+    }
     for (const line of lines) this.apply(line);
     this.lines += lines.length;
   }
@@ -168,6 +192,20 @@ export class RecordStore {
     if ('s' in line) this.stages.set(line.s.name, line.s);
     else if ('r' in line) this.runs.set(line.r.key, line.r);
     else this.stages.delete(line.forget);
+  }
+}
+
+/**
+ * Writes all of `data` at the end of the log, or nothing: a write cut short (a full disk) is cut back off, so
+ * the next line never starts after a torn one.
+ */
+function appendWhole(fd: number, data: Buffer): void {
+  let written = 0;
+  try {
+    while (written < data.length) written += writeSync(fd, data, written);
+  } catch (err) {
+    if (written > 0) ftruncateSync(fd, fstatSync(fd).size - written);
+    throw err;
   }
 }
 
