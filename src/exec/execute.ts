@@ -2,7 +2,8 @@
  * The builder: walks the selected stages in dependency order, asks the planner whether each one is fresh,
  * restores or runs it, and records what it produced. Runners (local processes, fetches) do the work.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { decide, recordOf, RESTORE_REASON, type Decision, type StageState } from '../plan/decide.js';
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
@@ -10,6 +11,7 @@ import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
 import type { Stage } from '../spec/types.js';
 import type { OutputRecord } from '../state/records.js';
+import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';
 import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
 import { baseEnvironment, stageEnvironment } from './environment.js';
@@ -55,6 +57,7 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
   reporter.plan(order, opts.dryRun);
   await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
   pool?.close();
+  await run.aside.close();
   saveState(ctx);
   return { counts: run.counts, notRun: run.notRun, interrupted: opts.signal.aborted };
 }
@@ -68,10 +71,12 @@ class Run {
   private readonly fetchContext: FetchRunContext;
   private readonly processes: ProcessRegistry;
   private readonly linkMemo = new Map<string, string>();
+  readonly aside: AsideArea;
 
   constructor(private readonly ctx: EngineContext, private readonly opts: ExecuteOptions, private readonly reporter: Reporter) {
     this.fetchContext = { engine: ctx, offline: opts.offline, signal: opts.signal, reporter };
     this.processes = new ProcessRegistry(ctx.project.stateDir);
+    this.aside = new AsideArea(ctx.project.stateDir);
   }
 
   get stopping(): boolean {
@@ -176,9 +181,30 @@ class Run {
     }
   }
 
-  /** `release` frees the stage's resources once its process is done: checking and storing outputs is pipe's work. */
+  /**
+   * `release` frees the stage's resources once its process is done: checking and storing outputs is pipe's work.
+   * The command starts without its outputs (unless `persist`), so its result never depends on an earlier run;
+   * if it fails, the outputs it started without are put back.
+   */
   private async runCommand(stage: Stage, inputs: StageInputs, reasons: string[], began: number, release: () => void): Promise<'ok' | 'failed'> {
-    const before = this.prepareOutputs(stage);
+    let setAside: SetAside[];
+    try {
+      setAside = stage.persist ? this.keepOutputs(stage) : await this.clearOutputs(stage);
+    } catch (err) {
+      return this.fail(stage, began, errorText(err));
+    }
+    const progress = { recorded: false };
+    try {
+      return await this.runAndRecord(stage, inputs, reasons, began, release, setAside, progress);
+    } finally {
+      if (!progress.recorded && !stage.persist) await this.bringBackOutputs(stage, setAside);
+    }
+  }
+
+  private async runAndRecord(
+    stage: Stage, inputs: StageInputs, reasons: string[], began: number, release: () => void,
+    setAside: SetAside[], progress: { recorded: boolean },
+  ): Promise<'ok' | 'failed'> {
     const logFile = logFileOf(this.ctx, stage);
     const result = await (this.opts.runner ?? localRunner).run({
       cmd: stage.cmd!,
@@ -199,25 +225,92 @@ class Run {
       const note = isolated ? ' — it ran without network access (--no-network / network: false); a download attempt fails like this' : '';
       return this.fail(stage, began, `command failed (${how})${note}`, { log, tail: result.tail });
     }
-    const unwritten = this.unwrittenOutputs(stage, before);
+    const unwritten = this.unwrittenOutputs(stage);
     if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: readLogTail(logFile) });
     const outs = await this.storeOutputs(stage);
     const outputHash = outputDigest(outs);
+    this.aside.markDone(setAside);
     this.ctx.records.record(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
+    progress.recorded = true;
     this.outputs.set(stage.name, outputHash);
+    this.dropSetAside(setAside);
     return this.finish(stage, 'ran', began, reasons.join('; '));
   }
 
-  /** Creates the parent folders of the outputs and remembers their stat, to catch a stage that writes nothing. */
-  private prepareOutputs(stage: Stage): Map<string, string | undefined> {
-    const before = new Map<string, string | undefined>();
+  /** `persist: true`: the outputs stay where they are; only their folders are made. */
+  private keepOutputs(stage: Stage): SetAside[] {
     for (const out of stage.outs) {
       const abs = absolute(this.ctx, out);
       this.ctx.stats.invalidate(abs);
       this.ensureDir(path.dirname(abs));
-      before.set(out, statSignature(abs));
     }
-    return before;
+    return [];
+  }
+
+  /**
+   * Moves the existing outputs out of the way (a rename each) and creates their parent folders. Whether the
+   * cache holds an output is known from the stat cache; only an output whose stat changed is read.
+   */
+  private async clearOutputs(stage: Stage): Promise<SetAside[]> {
+    const setAside: SetAside[] = [];
+    try {
+      for (const out of outermost(stage.outs)) {
+        const abs = absolute(this.ctx, out);
+        this.ensureDir(path.dirname(abs));
+        if (lstatSync(abs, { throwIfNoEntry: false })) setAside.push(this.aside.moveAway(out, abs, await this.holdsRecorded(stage, out, abs)));
+      }
+    } catch (err) {
+      for (const entry of setAside) await this.aside.putBack(entry);
+      throw err;
+    } finally {
+      for (const out of stage.outs) this.ctx.stats.invalidate(absolute(this.ctx, out));
+    }
+    return setAside;
+  }
+
+  /** The output at `abs` is exactly what the stage's last run recorded, and the cache has it. */
+  private async holdsRecorded(stage: Stage, out: string, abs: string): Promise<boolean> {
+    const recorded = this.ctx.records.stage(stage.name)?.outs.find((o) => o.path === out);
+    if (!recorded || recorded.kind === 'missing') return false;
+    const now = this.ctx.stats.peek(abs) ?? (await this.ctx.stats.hash(abs));
+    return now.kind === recorded.kind && now.hash === recorded.hash && this.ctx.objects.has(recorded);
+  }
+
+  /**
+   * The stage failed: what it wrote is not a result. Each output goes back to what was there (set aside), else
+   * to the last recorded one (from the cache), else to nothing. A put-back that fails is left for the next
+   * run's recovery, with a note.
+   */
+  private async bringBackOutputs(stage: Stage, setAside: SetAside[]): Promise<void> {
+    const recorded = this.ctx.records.stage(stage.name)?.outs ?? [];
+    for (const out of outermost(stage.outs)) {
+      const abs = absolute(this.ctx, out);
+      const entry = setAside.find((e) => e.out === out);
+      try {
+        if (entry) await this.aside.putBack(entry);
+        else await this.restoreRecorded(recorded.find((o) => o.path === out), abs);
+      } catch (err) {
+        this.reporter.note(`could not put back ${out} after '${stage.name}' failed (${errorText(err)}); the next run tries again`);
+      }
+    }
+    for (const out of stage.outs) this.ctx.stats.invalidate(absolute(this.ctx, out));
+  }
+
+  private async restoreRecorded(recorded: OutputRecord | undefined, abs: string): Promise<void> {
+    await rm(abs, { recursive: true, force: true });
+    if (recorded && recorded.kind !== 'missing' && this.ctx.objects.has(recorded)) await this.ctx.objects.restore(recorded, abs);
+  }
+
+  /** The stage succeeded: its earlier outputs go, except those the cache does not hold, which are kept (and said so). */
+  private dropSetAside(setAside: SetAside[]): void {
+    if (setAside.length === 0) return;
+    try {
+      for (const { out, kept } of this.aside.drop(setAside)) {
+        this.reporter.note(`the earlier ${out} was not the output pipe recorded (edited by hand, or never recorded): kept it at ${kept}`);
+      }
+    } catch (err) {
+      this.reporter.note(`could not tidy away the earlier outputs of '${setAside[0]!.out}' (${errorText(err)}); the next run does`);
+    }
   }
 
   private readonly knownDirs = new Set<string>();
@@ -228,11 +321,9 @@ class Run {
     this.knownDirs.add(dir);
   }
 
-  private unwrittenOutputs(stage: Stage, before: Map<string, string | undefined>): string[] {
-    return stage.outs.filter((out) => {
-      const now = statSignature(absolute(this.ctx, out));
-      return now === undefined || (now === before.get(out) && !now.startsWith('dir'));
-    });
+  /** An output that is missing after the command: with the outputs moved away first, one that exists was written. */
+  private unwrittenOutputs(stage: Stage): string[] {
+    return stage.outs.filter((out) => !lstatSync(absolute(this.ctx, out), { throwIfNoEntry: false }));
   }
 
   private async storeOutputs(stage: Stage): Promise<OutputRecord[]> {
@@ -335,10 +426,9 @@ function saveState(ctx: EngineContext): void {
   }
 }
 
-function statSignature(abs: string): string | undefined {
-  const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
-  if (!st) return undefined;
-  return `${st.isDirectory() ? 'dir' : 'file'}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+/** The outputs not inside another output of the same stage: moving one moves what is inside it. */
+function outermost(outs: string[]): string[] {
+  return outs.filter((out) => !outs.some((other) => other !== out && out.startsWith(other + '/')));
 }
 
 function errorText(err: unknown): string {

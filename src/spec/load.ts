@@ -208,6 +208,7 @@ class Loader {
       fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, [...at, 'fetch']),
       deps: this.paths(raw.deps ?? [], lookup, [...at, 'deps'], true),
       outs: this.paths(raw.outs ?? [], lookup, [...at, 'outs'], false),
+      persist: raw.persist,
       params: this.params(raw.params ?? [], lookup, [...at, 'params']),
       needs: raw.needs ?? [],
       env: this.stringMap(raw.env ?? {}, [...at, 'env'], lookup),

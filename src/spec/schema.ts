@@ -33,6 +33,7 @@ export const stageSchema = z.strictObject({
   fetch: z.union([fetchSchema, z.string().regex(/^\$\{[^}]+\}$/, 'a fetch map, or one ${reference} to a map')]).optional(),
   deps: z.array(nonEmptyString).optional().describe('files, folders or globs whose content enters the key'),
   outs: z.array(nonEmptyString).optional().describe('files or folders the stage writes'),
+  persist: z.boolean().optional().describe('true: the previous outputs stay in place while the command runs (appending logs, incremental training); by default they are moved out of the way first'),
   params: z.array(nonEmptyString).optional().describe('vars whose values enter the key'),
   needs: z.array(nonEmptyString).optional().describe('stages that must be up to date first'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), scalar).optional(),

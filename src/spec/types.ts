@@ -42,6 +42,8 @@ export interface Stage {
   deps: string[];
   /** project-relative POSIX paths of files or folders */
   outs: string[];
+  /** true: the previous outputs stay in place while the command runs (default: moved out of the way) */
+  persist?: boolean;
   /** param name -> value as it enters the key */
   params: Record<string, unknown>;
   /** names of stages that must be up to date first */

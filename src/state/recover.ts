@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../util/alive.js';
+import { recoverSetAside } from './aside.js';
 
 interface ProcessEntry {
   owner: number;
@@ -66,11 +67,12 @@ export function stopOrphanedStages(stateDir: string): string[] {
 }
 
 /**
- * After the lock is taken: stop orphaned stages; remove dead runs' temp files at the top of the state folder,
+ * After the lock is taken: stop orphaned stages; put back the outputs they had set aside (state/aside.ts); remove dead runs' temp files at the top of the state folder,
  * and everywhere in it and in the output folders when a stale lock was broken since the last recovery.
  */
 export function recoverAfterCrash(stateDir: string, outputDirs: readonly string[] = []): void {
   const stopped = stopOrphanedStages(stateDir);
+  recoverSetAside(stateDir); // after the stages are stopped: none of them may write over what is put back
   const marker = path.join(stateDir, RECOVER_MARKER);
   const crashed = stopped.length > 0 || existsSync(marker);
   sweepTemps(stateDir, crashed);

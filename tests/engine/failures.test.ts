@@ -53,8 +53,9 @@ stages:
     expect(statuses(expectExit(await p.run(), 1))).toEqual({ up: 'failed' });
     const status = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { state: string }[] };
     expect(status.stages[0]?.state).toBe('stale');
+    expect(p.read('up.txt')).toBe('abc\n'); // the failed run put the last recorded output back
     p.write('in.txt', 'abc\n');
-    expect(statuses(ok(await p.run()))).toEqual({ up: 'restored' });
+    expect(statuses(ok(await p.run()))).toEqual({ up: 'skipped' });
     expect(p.read('up.txt')).toBe('abc\n');
     expect(p.lines('ran.log')).toEqual(['up', 'up']);
   });

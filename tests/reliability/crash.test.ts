@@ -3,7 +3,7 @@
  * completion and compare every output with an uninterrupted reference run.
  *   PIPE_CRASH_ITERATIONS  kill points (default 30)      PIPE_CRASH_SEED  the seed (default 1)
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { crashStages, setSources, writeCrashProject } from './crash-pipeline.js';
@@ -111,6 +111,67 @@ describe('SIGKILL of pipe', () => {
     await sleep(100);
     expect(isAlive(stagePid)).toBe(false);
     expect(existsSync(path.join(dir, 'out.txt'))).toBe(false);
+  });
+});
+
+describe('SIGKILL of pipe while a stage runs without its earlier outputs', () => {
+  test('the next run puts the set-aside outputs back first: correct outputs, a hand edit kept, nothing left aside', async () => {
+    const dir = project('aside');
+    writeFileSync(path.join(dir, 'pipeline.yaml'), [
+      'version: 1',
+      'vars: {v: one}',
+      'stages:',
+      '  gen:',
+      '    cmd: "echo $$ > gen.pid; echo ${v} >> out.txt; mkdir -p dir; echo ${v} > dir/${v}.txt; if [ ${v} = two ]; then sleep 30; fi"',
+      '    params: [v]',
+      '    outs: [out.txt, dir]',
+    ].join('\n') + '\n');
+    expect(pipeSync(dir, ['run', '-q']).code).toBe(0);
+    writeFileSync(path.join(dir, 'out.txt'), 'precious edit\n');
+    const pidFile = path.join(dir, 'gen.pid');
+    rmSync(pidFile);
+    const { child, exited } = pipeAsync(dir, ['run', '-q', '--set', 'v=two']);
+    for (let i = 0; i < 200 && !existsSync(path.join(dir, 'dir/two.txt')); i++) await sleep(25);
+    child.kill('SIGKILL');
+    await exited;
+    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('two\n'); // what the killed stage left
+
+    const next = pipeSync(dir, ['run', '-q', '--set', 'v=three']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('three\n');
+    expect(listFiles(path.join(dir, 'dir'))).toEqual(['three.txt']);
+    // the hand edit was put back by the recovery, then kept when the stage ran over it
+    const backups = listFiles(path.join(dir, '.pipe/backup'));
+    expect(backups.map((f) => readFileSync(path.join(dir, '.pipe/backup', f), 'utf8'))).toContain('precious edit\n');
+    expect(listFiles(path.join(dir, '.pipe/aside'))).toEqual([]);
+    expect(isAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+
+    const back = pipeSync(dir, ['run', '-q']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('one\n');
+    expect(listFiles(path.join(dir, 'dir'))).toEqual(['one.txt']);
+  });
+
+  test('killed mid-stage, then the same run again: the recorded outputs are back and the stage is fresh', async () => {
+    const dir = project('aside-fresh');
+    writeFileSync(path.join(dir, 'pipeline.yaml'), [
+      'version: 1',
+      'vars: {v: one}',
+      'stages:',
+      '  gen:',
+      '    cmd: "echo ${v} >> out.txt; mkdir -p dir; echo ${v} > dir/${v}.txt; if [ ${v} = two ]; then sleep 30; fi"',
+      '    params: [v]',
+      '    outs: [out.txt, dir]',
+    ].join('\n') + '\n');
+    expect(pipeSync(dir, ['run', '-q']).code).toBe(0);
+    const { child, exited } = pipeAsync(dir, ['run', '-q', '--set', 'v=two']);
+    for (let i = 0; i < 200 && !existsSync(path.join(dir, 'dir/two.txt')); i++) await sleep(25);
+    child.kill('SIGKILL');
+    await exited;
+    const events = ndjson(pipeSync(dir, ['run', '--json']).stdout);
+    expect(events.find((e) => e.type === 'stage')).toMatchObject({ stage: 'gen', status: 'skipped' });
+    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('one\n');
+    expect(listFiles(path.join(dir, 'dir'))).toEqual(['one.txt']);
   });
 });
 
