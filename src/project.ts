@@ -1,6 +1,9 @@
 /**
  * Opens a project: finds the pipeline file, loads it (spec) and builds its graph, or reuses the compiled
  * result of an earlier identical load from `.pipe/compiled/`, so an up-to-date run never parses YAML.
+ *
+ * A compiled entry is `<sha256 of the JSON>\n<JSON>`: one whose digest does not match (edited, torn, written
+ * by something else) or whose content is not the shape this build writes is ignored and compiled again.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';
-const COMPILED_FORMAT = 3;
+const COMPILED_FORMAT = 4;
 declare const __PIPE_BUILD__: string | undefined;
 /** A compiled pipeline is only reused by the build of pipe that compiled it (the loader may have changed). */
 const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
@@ -75,17 +78,50 @@ function compiledKey(text: Buffer, sets: Record<string, unknown>): string {
 }
 
 function readCompiled(cacheFile: string, root: string): Compiled | undefined {
-  let compiled: Compiled;
-  try {
-    compiled = JSON.parse(readFileSync(cacheFile, 'utf8')) as Compiled;
-  } catch {
-    return undefined;
-  }
-  if (compiled.format !== COMPILED_FORMAT || compiled.pipeline.root !== root) return undefined;
+  const compiled = parseCompiled(readText(cacheFile));
+  if (!compiled || compiled.pipeline.root !== root) return undefined;
   for (const [rel, hash] of Object.entries(compiled.imports)) {
     if (fileHash(path.join(root, rel)) !== hash) return undefined;
   }
   return compiled;
+}
+
+/** The entry, when its digest matches its JSON and the JSON has the shape this build writes. */
+function parseCompiled(text: string | undefined): Compiled | undefined {
+  const newline = text?.indexOf('\n') ?? -1;
+  if (!text || newline < 0) return undefined;
+  const json = text.slice(newline + 1);
+  if (digestOf(json) !== text.slice(0, newline)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  return isCompiled(value) ? value : undefined;
+}
+
+function isCompiled(value: unknown): value is Compiled {
+  const c = value as Partial<Compiled> | null;
+  return isRecord(c) && c.format === COMPILED_FORMAT && isRecord(c.imports) && Array.isArray(c.args)
+    && isRecord(c.pipeline) && Array.isArray(c.pipeline.stages) && c.pipeline.stages.every(isRecord)
+    && isRecord(c.graph) && Array.isArray(c.graph.order) && isRecord(c.graph.upstream);
+}
+
+function isRecord(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 async function compile(file: string, sets: Record<string, unknown>, cacheFile: string): Promise<Compiled> {
@@ -103,7 +139,8 @@ function saveCompiled(cacheFile: string, compiled: Compiled): void {
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
-    writeFileAtomic(cacheFile, JSON.stringify(compiled));
+    const json = JSON.stringify(compiled);
+    writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */

@@ -14,7 +14,7 @@ export async function cleanCommand(targets: string[], opts: { set: string[] }, g
   const project = opened.project;
   targets = opened.targets;
   const chosen = targets.length ? matchTargets(targets, project.selectable) : selectStages(project, defaultTargets(project.selectable));
-  const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`) });
+  const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`), onTakeOver: (m) => process.stderr.write(`${m}\n`) });
   try {
     let removed = 0;
     const links = new Map<string, string>();
@@ -42,7 +42,7 @@ export async function cleanCommand(targets: string[], opts: { set: string[] }, g
 
 export async function gcCommand(opts: { keepRuns?: boolean }, globals: GlobalOptions): Promise<void> {
   const project = await open(globals);
-  const lock = await acquireLock(project.stateDir, { command: 'pipe gc' });
+  const lock = await acquireLock(project.stateDir, { command: 'pipe gc', onTakeOver: (m) => process.stderr.write(`${m}\n`) });
   try {
     const engine = openEngine(project);
     const current = engine.records.allStages().filter((r) => project.stages.has(r.name));

@@ -77,6 +77,7 @@ async function runOnce(
     command: `pipe run ${process.argv.slice(3).join(' ')}`.trim(),
     signal,
     onWait: (h) => reporter.note(`waiting for another run of this project to finish: pid ${h.pid} (${h.command}), started ${h.started}`),
+    onTakeOver: (message) => reporter.note(message),
     outputDirs: [...project.stages.values()].flatMap((s) => s.outs.map((o) => path.dirname(path.join(project.root, o)))),
   }).catch((err) => {
     if (signal.aborted) return 'interrupted' as const;

@@ -1,12 +1,13 @@
 /**
  * One writer per project: `.pipe/lock` holds the pid of the run that owns the state. A second run waits and
- * says for whom; a lock whose process is gone (killed run) is taken over automatically.
+ * says for whom; a lock whose process is gone (killed run) is taken over automatically, and so is one whose
+ * pid now belongs to another process (the pid was recycled after the run died): told apart by start time.
  */
 import { hostname } from 'node:os';
 import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../util/alive.js';
+import { isAlive, startTime, startedAtMs } from '../util/alive.js';
 import { recoverAfterCrash, RECOVER_MARKER } from './recover.js';
 
 export interface LockHolder {
@@ -14,6 +15,8 @@ export interface LockHolder {
   host: string;
   started: string;
   command: string;
+  /** the holder's /proc start time (clock ticks since boot), so a recycled pid is not mistaken for it */
+  start?: string;
 }
 
 export interface Lock {
@@ -27,6 +30,8 @@ export async function acquireLock(
   opts: {
     command: string;
     onWait?: (holder: LockHolder) => void;
+    /** a stale lock was broken: says whose and why */
+    onTakeOver?: (message: string) => void;
     signal?: AbortSignal;
     /** folders holding declared outputs: swept for a killed run's temp files when a stale lock was broken */
     outputDirs?: readonly string[];
@@ -34,7 +39,7 @@ export async function acquireLock(
 ): Promise<Lock> {
   mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, 'lock');
-  const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: opts.command };
+  const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: opts.command, start: startTime(process.pid) };
   let announced = false;
   let delay = 50;
   for (;;) {
@@ -43,8 +48,9 @@ export async function acquireLock(
       return { release: () => releaseIfMine(file) };
     }
     const holder = readHolder(file);
-    if (isStale(file, holder)) {
-      breakStale(file, holder);
+    const stale = staleness(file, holder);
+    if (stale) {
+      if (breakStale(file, holder)) opts.onTakeOver?.(stale);
       continue;
     }
     if (!announced && holder) {
@@ -81,30 +87,59 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
-function isStale(file: string, holder: LockHolder | undefined): boolean {
+/** Why the lock is stale (its run is gone), or undefined while its run may still hold it. */
+function staleness(file: string, holder: LockHolder | undefined): string | undefined {
   if (!holder) {
     try {
-      return Date.now() - statSync(file).mtimeMs > UNWRITTEN_GRACE_MS;
+      const old = Date.now() - statSync(file).mtimeMs > UNWRITTEN_GRACE_MS;
+      return old ? 'took over an unreadable project lock (.pipe/lock) left by a run that was killed' : undefined;
     } catch {
-      return false; // gone already: the next try creates it
+      return undefined; // gone already: the next try creates it
     }
   }
-  if (holder.host !== hostname()) return false;
-  return !isAlive(holder.pid);
+  if (holder.host !== hostname()) return undefined;
+  const whose = `pid ${holder.pid} (${holder.command}), started ${holder.started}`;
+  if (!isAlive(holder.pid)) return `took over the project lock of ${whose}: that process is gone`;
+  if (isRecycledPid(holder)) return `took over the project lock of ${whose}: that process is gone and its pid now belongs to another process`;
+  return undefined;
+}
+
+/** The wall clocks of the lock and of /proc may disagree a little (rounding to ticks, a clock step). */
+const CLOCK_SLACK_MS = 2000;
+
+/**
+ * The pid is alive but is not the process that wrote the lock: its start time differs from the one recorded,
+ * or (a lock written without it) the process started after the lock was taken.
+ */
+function isRecycledPid(holder: LockHolder): boolean {
+  const ticks = startTime(holder.pid);
+  if (ticks === undefined) return false; // no /proc: liveness is all there is
+  if (typeof holder.start === 'string' && holder.start !== '') return holder.start !== ticks;
+  const locked = Date.parse(holder.started);
+  const began = startedAtMs(holder.pid);
+  return Number.isFinite(locked) && began !== undefined && began > locked + CLOCK_SLACK_MS;
+}
+
+function holderRuns(holder: LockHolder): boolean {
+  return isAlive(holder.pid) && !isRecycledPid(holder);
 }
 
 
-/** Moves the stale lock aside; if what was moved turns out to be a fresh lock of another run, puts it back. */
-function breakStale(file: string, seen: LockHolder | undefined): void {
+/**
+ * Moves the stale lock aside; if what was moved turns out to be a fresh lock of another run, puts it back.
+ * Returns whether the stale lock was the one removed.
+ */
+function breakStale(file: string, seen: LockHolder | undefined): boolean {
   const aside = `${file}.stale.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
     closeSync(openSync(path.join(path.dirname(file), RECOVER_MARKER), 'w'));
     renameSync(file, aside);
   } catch {
-    return;
+    return false;
   }
   const moved = readHolder(aside);
-  if (moved && seen && moved.pid !== seen.pid && isAlive(moved.pid)) {
+  const another = !!moved && !!seen && (moved.pid !== seen.pid || moved.start !== seen.start) && holderRuns(moved);
+  if (another) {
     try {
       linkSync(aside, file);
     } catch {
@@ -112,6 +147,7 @@ function breakStale(file: string, seen: LockHolder | undefined): void {
     }
   }
   rmSync(aside, { force: true });
+  return !another;
 }
 
 function releaseIfMine(file: string): void {

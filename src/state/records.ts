@@ -3,13 +3,17 @@
  * run-cache (key -> outputs) that lets a reverted input restore earlier outputs without running anything.
  *
  * Stored as an append-only log (like ninja's .ninja_log): one checksummed JSON line per completed stage, so a
- * crash mid-append leaves a torn last line that the next load ignores. The log is compacted when it grows.
+ * crash mid-append leaves a torn last line that the next load ignores (and the next append, under the project
+ * lock, cuts it off first, so it cannot swallow the line appended after it). The log is compacted when it grows.
+ *
+ * The first line is a header naming the format (`{"format":1}`); a log without one (written before the header
+ * existed) is read as format 1, and a log of a newer format is refused rather than misread.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic.js';
-import { StorageError, isStorageFailure } from '../util/errors.js';
+import { StorageError, UserError, isStorageFailure } from '../util/errors.js';
 
 /** An output as recorded: its content hash (a folder's entries live in the object store's tree). */
 export interface OutputRecord {
@@ -58,7 +62,9 @@ export interface RunCacheEntry {
   outputHash: string;
 }
 
-type Line = { s: StageRecord } | { r: RunCacheEntry } | { forget: string };
+type Line = { s: StageRecord } | { r: RunCacheEntry } | { forget: string } | { format: number };
+
+export const STATE_FORMAT = 1;
 
 const COMPACT_MIN_LINES = 2000;
 
@@ -75,6 +81,7 @@ export class RecordStore {
   load(): this {
     if (!existsSync(this.file)) return this;
     const text = readFileSync(this.file, 'utf8');
+    checkFormat(this.file, text);
     for (const raw of text.split('\n')) {
       if (!verified(raw)) continue;
       this.lines++;
@@ -136,8 +143,8 @@ export class RecordStore {
 
   private rewrite(): void {
     this.close();
-    const lines = [...this.stages.values()].map((s) => formatLine({ s }))
-      .concat(this.allRuns().map((r) => formatLine({ r })));
+    const lines = [formatLine({ format: STATE_FORMAT })]
+      .concat([...this.stages.values()].map((s) => formatLine({ s })), this.allRuns().map((r) => formatLine({ r })));
     try {
       writeFileAtomic(this.file, lines.join(''));
     } catch (err) {
@@ -165,7 +172,7 @@ export class RecordStore {
 
   private append(lines: Line[]): void {
     try {
-      this.fd ??= openSync(this.file, 'a');
+      this.fd ??= this.openForAppend();
       appendWhole(this.fd, Buffer.from(lines.map(formatLine).join('')));
       if (Date.now() - this.lastSync > 1000) this.sync();
     } catch (err) {
@@ -173,6 +180,16 @@ export class RecordStore {
     }
     for (const line of lines) this.apply(line);
     this.lines += lines.length;
+  }
+
+  /** A new log starts with its header; a torn last line (a crash mid-append) is cut off before anything follows it. */
+  private openForAppend(): number {
+    const fd = openSync(this.file, 'a+');
+    const size = fstatSync(fd).size;
+    const whole = size === 0 ? 0 : endOfLastLine(fd, size);
+    if (whole < size) ftruncateSync(fd, whole);
+    if (whole === 0) writeSync(fd, formatLine({ format: STATE_FORMAT }));
+    return fd;
   }
 
   private sync(): void {
@@ -189,6 +206,7 @@ export class RecordStore {
   }
 
   private apply(line: Line): void {
+    if ('format' in line) return;
     if ('s' in line) this.stages.set(line.s.name, line.s);
     else if ('r' in line) this.runs.set(line.r.key, line.r);
     else this.stages.delete(line.forget);
@@ -207,6 +225,34 @@ function appendWhole(fd: number, data: Buffer): void {
     if (written > 0) ftruncateSync(fd, fstatSync(fd).size - written);
     throw err;
   }
+}
+
+const NEWLINE = 0x0a;
+const SCAN_CHUNK = 64 * 1024;
+
+/** The offset just past the file's last newline (0 when it has none): where its whole lines end. */
+function endOfLastLine(fd: number, size: number): number {
+  const chunk = Buffer.alloc(SCAN_CHUNK);
+  for (let end = size; end > 0; end -= SCAN_CHUNK) {
+    const start = Math.max(0, end - SCAN_CHUNK);
+    const read = readSync(fd, chunk, 0, end - start, start);
+    const at = chunk.subarray(0, read).lastIndexOf(NEWLINE);
+    if (at >= 0) return start + at + 1;
+  }
+  return 0;
+}
+
+/** Refuses a log whose header names a format this pipe does not know; a log without a header is format 1. */
+function checkFormat(file: string, text: string): void {
+  const end = text.indexOf('\n');
+  const first = end < 0 ? text : text.slice(0, end);
+  if (!verified(first) || !first.startsWith('{"format":', JSON_START)) return;
+  const format = (JSON.parse(first.slice(JSON_START)) as { format?: unknown }).format;
+  if (format === STATE_FORMAT) return;
+  throw new UserError(
+    `${file}: written in state format ${JSON.stringify(format)}, which this pipe (format ${STATE_FORMAT}) cannot read; ` +
+      'use the newer pipe that wrote it, or move the .pipe folder aside to start afresh',
+  );
 }
 
 function formatLine(line: Line): string {

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAlive } from '../util/alive.js';
+import { isAlive, startTime } from '../util/alive.js';
 import { recoverSetAside } from './aside.js';
 
 interface ProcessEntry {
@@ -108,17 +108,6 @@ function readEntry(file: string): ProcessEntry | undefined {
     return undefined;
   }
 }
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks); undefined where there is no /proc. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 
 function isDirectory(p: string): boolean {
   try {

@@ -3,7 +3,7 @@
  * say for whom; the result equals a serial run and every stage runs once. A lock left by a killed run is
  * taken over.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,52 @@ describe('concurrent runs', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(outputs(dir)).toEqual(outputs(reference));
     expect(existsSync(path.join(dir, '.pipe/lock'))).toBe(false);
+  });
+
+  /** a live process that is not a pipe run: what a recycled pid points at */
+  async function withUnrelatedProcess(fn: (pid: number) => Promise<void>): Promise<void> {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await fn(sleeper.pid!);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  }
+
+  function writeLock(dir: string, holder: Record<string, unknown>): void {
+    mkdirSync(path.join(dir, '.pipe'), { recursive: true });
+    writeFileSync(path.join(dir, '.pipe/lock'), JSON.stringify({ host: hostname(), command: 'pipe run', ...holder }));
+  }
+
+  test.each([
+    ['another start time recorded', { start: '1', started: new Date().toISOString() }],
+    ['no start time recorded, the process started after the lock was taken', { started: new Date(Date.now() - 3_600_000).toISOString() }],
+  ])('a lock whose pid now belongs to an unrelated live process is taken over at once, with a note (%s)', async (_, fields) => {
+    await withUnrelatedProcess(async (pid) => {
+      const dir = project();
+      writeLock(dir, { pid, ...fields });
+      const r = await pipeAsync(dir, ['run', '-q']).done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`took over the project lock of pid ${pid} .*pid now belongs to another process`));
+      expect(r.stderr).not.toMatch(/waiting for/);
+      expect(outputs(dir)).toEqual(outputs(reference));
+      expect(existsSync(path.join(dir, '.pipe/lock'))).toBe(false);
+    });
+  });
+
+  test('a lock of a live process with its own start time is still waited for', async () => {
+    const dir = project();
+    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    writeLock(dir, { pid: process.pid, start, started: new Date().toISOString() });
+    const run = pipeAsync(dir, ['run', '-q']);
+    for (let i = 0; i < 500 && !/waiting for another run/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(run.output()).toMatch(new RegExp(`waiting for another run of this project to finish: pid ${process.pid}`));
+    expect(JSON.parse(readFileSync(path.join(dir, '.pipe/lock'), 'utf8')).pid).toBe(process.pid);
+    rmSync(path.join(dir, '.pipe/lock'));
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/took over/);
   });
 
   test('an unreadable lock file older than the grace period is taken over', () => {
