@@ -85,7 +85,7 @@ export const pipelineSchema = z.strictObject({
   groups: z.record(z.string().regex(GROUP_NAME, 'a name of letters, digits, _ . - : @ and ${references}'),
     z.union([memberList, groupSchema])).optional(),
   pools: z.record(z.string().regex(POOL_NAME, 'a pool name of letters, digits, _ . -'),
-    z.number().int('a depth is a whole number').positive('a depth is at least 1')).optional()
+    z.number().positive('a depth is a whole number, at least 1').multipleOf(1, 'a depth is a whole number, at least 1')).optional()
     .describe('name -> depth: at most depth stages of the pool run at once (e.g. apt: 1)'),
   stages: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), stageSchema),
 });
