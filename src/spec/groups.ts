@@ -50,7 +50,7 @@ export function resolveGroups(input: GroupsInput): Groups {
     globbed ||= group.foreach !== undefined && hasGlobItems(input.vars[group.foreach]);
     for (const scope of scopes) {
       const lookup = lookupIn([scope.bindings, input.vars]);
-      for (const { name, lookup: bound } of guard(input, at, () => expandName(key, lookup), [])) {
+      for (const { name, lookup: bound } of guard(input, at, () => expandName(key, lookup), [], true)) {
         if (!STAGE_NAME.test(name)) {
           input.errors.push(errorAt(input.src, at, `group name '${name}'${scope.label} is not a name of letters, digits, _ . - : @`, true));
           continue;
@@ -138,12 +138,15 @@ function checkMembers(input: GroupsInput, members: Map<string, Member[]>): void 
   }
 }
 
-function guard<T>(input: GroupsInput, at: YamlPath, fn: () => T, fallback: T): T {
+/** `key`: the problem is in the group's name, so point at the key rather than at its value. */
+function guard<T>(input: GroupsInput, at: YamlPath, fn: () => T, fallback: T, key = false): T {
   try {
     return fn();
   } catch (err) {
     if (!(err instanceof InterpolationError)) throw err;
-    input.errors.push(errorAt(input.src, at, err.message));
+    const error = errorAt(input.src, at, err.message, key);
+    // a declaration repeated per item would otherwise report the same problem once per item
+    if (!input.errors.some((e) => e.message === error.message)) input.errors.push(error);
     return fallback;
   }
 }
