@@ -367,7 +367,7 @@ describe('identity, context and pinning', () => {
 });
 
 describe('config/models.yaml', () => {
-  it('names every model of the seed pipeline with a valid fetch, size, profiles and desc', async () => {
+  it('names every model of the seed pipeline with a valid fetch, size, family, profiles and desc', async () => {
     const { parse } = await import('yaml');
     const { fetchSchema } = await import('../src/spec/schema.js');
     const manifest = parse(await readFile(path.join(import.meta.dirname, '../config/models.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
@@ -379,7 +379,9 @@ describe('config/models.yaml', () => {
     for (const [key, entry] of Object.entries(manifest)) {
       expect(fetchSchema.safeParse(entry.fetch).success, key).toBe(true);
       expect(typeof entry.size, key).toBe('string');
-      expect(Array.isArray(entry.profiles) && entry.profiles.length > 0, key).toBe(true);
+      // an optional model (nllb-200-3.3b) is in no profile: only cache:all and its family fetch it
+      expect(Array.isArray(entry.profiles), key).toBe(true);
+      expect(['whisperx', 'mlx', 'indictrans2', 'nllb', 'pyannote', 'demucs'], key).toContain(entry.family);
       expect(typeof entry.desc, key).toBe('string');
       const fetch = entry.fetch as { to?: string };
       if (fetch.to) expect(fetch.to.startsWith('.cache/torch/hub/checkpoints/'), key).toBe(true);

@@ -1,4 +1,4 @@
-/** pipe list: stages and groups with their descriptions. */
+/** pipe list: stages, groups and pools with their descriptions. */
 import type { GlobalOptions } from './options.js';
 import { open } from './session.js';
 
@@ -6,17 +6,28 @@ export async function listCommand(opts: { set: string[] }, globals: GlobalOption
   const project = await open(globals, opts.set);
   const stages = project.graph.order.map((name) => {
     const s = project.stages.get(name)!;
-    return { name, kind: s.fetch ? 'fetch' : 'cmd', desc: s.desc ?? '', job: s.job, upstream: project.graph.upstream[name] ?? [] };
+    return {
+      name, kind: s.fetch ? 'fetch' : 'cmd', desc: s.desc ?? '', job: s.job, upstream: project.graph.upstream[name] ?? [],
+      ...(s.pool ? { pool: s.pool.name } : {}),
+    };
   });
-  const groups = Object.entries(project.pipeline.groups).map(([name, members]) => ({ name, members }));
+  const descs = project.pipeline.groupDescs ?? {};
+  const groups = Object.entries(project.pipeline.groups).map(([name, members]) => ({ name, desc: descs[name] ?? '', members }));
+  const pools = Object.entries(project.pipeline.pools ?? {}).map(([name, depth]) => ({
+    name, depth, stages: stages.filter((s) => s.pool === name).map((s) => s.name),
+  }));
   if (globals.json) {
-    process.stdout.write(JSON.stringify({ stages, groups }) + '\n');
+    process.stdout.write(JSON.stringify({ stages, groups, pools }) + '\n');
     return;
   }
-  const width = Math.min(40, Math.max(...stages.map((s) => s.name.length), 4));
-  const lines = ['stages:', ...stages.map((s) => `  ${s.name.padEnd(width)}  ${s.desc}`.trimEnd())];
+  const width = Math.min(40, Math.max(...stages.map((s) => s.name.length), ...groups.map((g) => g.name.length), 4));
+  const row = (name: string, text: string) => `  ${name.padEnd(width)}  ${text}`.trimEnd();
+  const lines = ['stages:', ...stages.map((s) => row(s.name, s.pool ? `${s.desc} [pool ${s.pool}]`.trim() : s.desc))];
   if (groups.length) {
-    lines.push('groups:', ...groups.map((g) => `  ${g.name.padEnd(width)}  ${g.members.join(', ')}`));
+    lines.push('groups:', ...groups.map((g) => row(g.name, g.desc ? `${g.desc}: ${g.members.join(', ')}` : g.members.join(', '))));
+  }
+  if (pools.length) {
+    lines.push('pools:', ...pools.map((p) => row(p.name, `depth ${p.depth}${p.stages.length ? `: ${p.stages.join(', ')}` : ''}`)));
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

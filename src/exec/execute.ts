@@ -161,7 +161,7 @@ class Run {
   }
 
   private async runStage(stage: Stage, inputs: StageInputs, reasons: string[], started: number): Promise<'ok' | 'failed'> {
-    const release = await this.opts.resources.acquire(stage.resources);
+    const release = await this.opts.resources.acquire(stage.resources, stage.pool);
     try {
       if (this.stopping) {
         this.blocked({ name: stage.name });

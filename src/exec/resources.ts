@@ -1,5 +1,8 @@
-/** Capacity of the machine (cpu slots = -j, gpus, memory) handed out so no declared resource is oversubscribed. */
-import type { Resources } from '../spec/types.js';
+/**
+ * Capacity of the machine (cpu slots = -j, gpus, memory) handed out so no declared resource is oversubscribed,
+ * and the pipeline's pools: at most a pool's depth of its stages hold a slot at once.
+ */
+import type { PoolRef, Resources } from '../spec/types.js';
 
 interface Waiter {
   need: Resources;
@@ -23,7 +26,28 @@ export class ResourcePool {
     };
   }
 
-  async acquire(request: Resources): Promise<() => void> {
+  private readonly pools = new Map<string, Slots>();
+
+  /**
+   * A stage in a pool first waits for one of the pool's slots, then for the machine: waiting for the pool
+   * holds no cpu slot that another stage could use meanwhile.
+   */
+  async acquire(request: Resources, pool?: PoolRef): Promise<() => void> {
+    const releasePool = pool ? await this.slotsOf(pool).take() : () => {};
+    const releaseResources = await this.acquireResources(request);
+    return () => {
+      releaseResources();
+      releasePool();
+    };
+  }
+
+  private slotsOf(pool: PoolRef): Slots {
+    let slots = this.pools.get(pool.name);
+    if (!slots) this.pools.set(pool.name, (slots = new Slots(pool.depth)));
+    return slots;
+  }
+
+  private async acquireResources(request: Resources): Promise<() => void> {
     const need = this.clamp(request);
     if (this.queue.length === 0 && this.fits(need)) this.take(need);
     else await new Promise<void>((grant) => this.queue.push({ need, grant }));
@@ -51,5 +75,25 @@ export class ResourcePool {
 
   private take(need: Resources): void {
     this.free = { cpu: this.free.cpu - need.cpu, gpu: this.free.gpu - need.gpu, mem: this.free.mem - need.mem };
+  }
+}
+
+/** A counting semaphore, first come first served. */
+class Slots {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free: number) {}
+
+  async take(): Promise<() => void> {
+    if (this.free > 0 && this.waiting.length === 0) this.free--;
+    else await new Promise<void>((grant) => this.waiting.push(grant));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
   }
 }

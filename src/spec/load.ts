@@ -8,9 +8,11 @@ import { didYouMean } from '../util/suggest.js';
 import {
   InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
 } from './interpolate.js';
+import { resolveGroups } from './groups.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
 import { isGlob, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
+import { attachPools } from './pools.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
 import { errorAt, readYamlSource, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
@@ -69,7 +71,12 @@ class Loader {
     const enabled = templates.filter(([name, stage]) => this.isEnabled(name, stage));
     const stages = this.withoutOutputItems(enabled.flatMap(([name, stage]) => this.expand(name, stage)));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
-    this.checkGroups(templates.map(([n]) => n), stages);
+    const pools = attachPools(this.src, this.raw, stages, this.errors);
+    const groups = resolveGroups({
+      src: this.src, root: this.root, raw: this.raw.groups, vars: this.vars, errors: this.errors,
+      stageNames: [...templates.map(([n]) => n), ...stages.map((s) => s.name)],
+    });
+    this.globbed ||= groups.globbed;
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
     const pipeline: Pipeline = {
@@ -78,7 +85,9 @@ class Loader {
       vars: this.vars,
       env,
       cache,
-      groups: this.raw.groups ?? {},
+      groups: groups.groups,
+      groupDescs: groups.descs,
+      pools,
       allowOutside: this.allowOutside,
       stages,
     };
@@ -331,17 +340,6 @@ class Loader {
         this.errors.push(errorAt(this.src, [...at, i], `unknown stage '${need}' in needs${didYouMean(need, declared)}`));
         return [];
       }))].filter((n) => n !== stage.name);
-    }
-  }
-
-  private checkGroups(declared: string[], stages: Stage[]): void {
-    const known = new Set([...declared, ...Object.keys(this.raw.groups ?? {}), ...stages.map((s) => s.name)]);
-    for (const [group, members] of Object.entries(this.raw.groups ?? {})) {
-      members.forEach((member, i) => {
-        if (!known.has(member) && !isGlob(member)) {
-          this.errors.push(errorAt(this.src, ['groups', group, i], `unknown stage or group '${member}'${didYouMean(member, known)}`));
-        }
-      });
     }
   }
 

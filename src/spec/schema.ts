@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 export const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+export const POOL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** A group name may hold ${references} (resolved per foreach item); the result must be a STAGE_NAME. */
+const GROUP_NAME = /^([A-Za-z0-9_.:@-]|\$\{[^}]*\})+$/;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const nonEmptyString = z.string().min(1, 'must not be empty');
@@ -46,6 +49,8 @@ export const stageSchema = z.strictObject({
   foreach: z.string().regex(VAR_NAME, 'a var name').optional().describe('one stage per item of this var (a path, glob or list)'),
   when: z.record(z.string(), z.union([scalar, z.array(scalar)])).optional().describe('the stage exists only when every var has one of these values'),
   log: nonEmptyString.optional().describe('where the stage log goes (default .pipe/logs/NAME.log)'),
+  pool: z.string().regex(POOL_NAME, 'a pool name').optional()
+    .describe('a pool declared under top-level pools: at most its depth of its stages run at once'),
 });
 
 export const argSchema = z.strictObject({
@@ -53,6 +58,15 @@ export const argSchema = z.strictObject({
   var: z.string().regex(VAR_NAME, 'a var name'),
   list: z.boolean().optional(),
   help: z.string().optional(),
+});
+
+const memberList = z.array(nonEmptyString).describe('stages, templates, groups or globs');
+
+export const groupSchema = z.strictObject({
+  desc: z.string().optional().describe('one line for pipe list'),
+  foreach: z.string().regex(VAR_NAME, 'a var name').optional()
+    .describe('declare the group once per item of this var (a map: ${key} and ${item}; a list, path or glob: ${item} and ${job})'),
+  members: memberList,
 });
 
 export const pipelineSchema = z.strictObject({
@@ -69,12 +83,17 @@ export const pipelineSchema = z.strictObject({
   allow_outside: z.array(z.string().regex(/^\//, 'an absolute folder')).optional()
     .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx); nothing is ever written there'),
   args: z.array(argSchema).optional().describe('command-line shorthands for pipe run, mapped to vars'),
-  groups: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), z.array(nonEmptyString)).optional(),
+  groups: z.record(z.string().regex(GROUP_NAME, 'a name of letters, digits, _ . - : @ and ${references}'),
+    z.union([memberList, groupSchema])).optional(),
+  pools: z.record(z.string().regex(POOL_NAME, 'a pool name of letters, digits, _ . -'),
+    z.number().positive('a depth is a whole number, at least 1').multipleOf(1, 'a depth is a whole number, at least 1')).optional()
+    .describe('name -> depth: at most depth stages of the pool run at once (e.g. apt: 1)'),
   stages: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), stageSchema),
 });
 
 export type RawPipeline = z.infer<typeof pipelineSchema>;
 export type RawStage = z.infer<typeof stageSchema>;
+export type RawGroup = z.infer<typeof groupSchema>;
 
 export function pipelineJsonSchema(): object {
   return {

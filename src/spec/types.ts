@@ -62,7 +62,14 @@ export interface Stage {
   foreach?: string;
   /** project-relative path of the stage log (default .pipe/logs/NAME.log) */
   log?: string;
+  /** the pool the stage runs in: at most `depth` of its stages run at once */
+  pool?: PoolRef;
   loc: SourceLocation;
+}
+
+export interface PoolRef {
+  name: string;
+  depth: number;
 }
 
 export interface CacheRoots {
@@ -81,6 +88,10 @@ export interface Pipeline {
   env: Record<string, string>;
   cache: CacheRoots;
   groups: Record<string, string[]>;
+  /** group name -> its desc, where one was declared */
+  groupDescs?: Record<string, string>;
+  /** pool name -> depth */
+  pools?: Record<string, number>;
   /** absolute folders deps may read from outside the project */
   allowOutside: string[];
   /** in declaration order */

@@ -18,6 +18,8 @@ export function validateSchema(src: YamlSource): RawPipeline {
 }
 
 function issueToError(src: YamlSource, issue: z.core.$ZodIssue): PipelineError {
+  const inner = issue.code === 'invalid_union' ? matchingBranchIssue(issue) : undefined;
+  if (inner) return issueToError(src, { ...inner, path: [...issue.path, ...inner.path] });
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   const where = describePath(path);
   if (issue.code === 'unrecognized_keys') {
@@ -35,6 +37,18 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') return 'not any of the accepted forms' + unionHint(issue);
   if (issue.code === 'invalid_value' && issue.values.length === 1 && issue.path[0] === 'version') return 'only `version: 1` is supported';
   return issue.message;
+}
+
+/**
+ * When the value has the shape of exactly one of a union's forms (a map where a list or a map is accepted),
+ * that form's problem is the one to report, e.g. an unknown key with its "did you mean".
+ */
+function matchingBranchIssue(issue: z.core.$ZodIssue & { code: 'invalid_union' }): z.core.$ZodIssue | undefined {
+  const wrongShape = (issues: z.core.$ZodIssue[]) => issues.some((i) => i.path.length === 0 && i.code === 'invalid_type');
+  const matching = issue.errors.filter((issues) => issues.length > 0 && !wrongShape(issues));
+  if (matching.length !== 1) return undefined;
+  const issues = matching[0]!;
+  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
 }
 
 function unionHint(issue: z.core.$ZodIssue & { code: 'invalid_union' }): string {
@@ -59,8 +73,9 @@ function knownKeys(path: (string | number)[]): string[] {
     schema = childSchema(schema, segment);
     if (!schema) return [];
   }
-  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
-  return shape ? Object.keys(shape) : [];
+  const s = unwrap(schema) as { shape?: Record<string, unknown>; def?: { options?: unknown[] } };
+  const shapes = s.shape ? [s.shape] : (s.def?.options ?? []).map((o) => (unwrap(o) as { shape?: Record<string, unknown> }).shape ?? {});
+  return shapes.flatMap((shape) => Object.keys(shape));
 }
 
 function childSchema(schema: unknown, segment: string | number): unknown {
