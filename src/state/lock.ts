@@ -4,6 +4,7 @@
  * pid now belongs to another process (the pid was recycled after the run died): told apart by start time.
  */
 import { hostname } from 'node:os';
+import { StorageError, isStorageFailure } from '../util/errors.js';
 import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,14 +66,18 @@ export async function acquireLock(
 
 function tryCreate(file: string, me: LockHolder): boolean {
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(temp, 'w');
-  writeSync(fd, JSON.stringify(me));
-  closeSync(fd);
   try {
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(me));
+    } finally {
+      closeSync(fd);
+    }
     linkSync(temp, file); // atomic create-if-absent of a fully written file
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (isStorageFailure(err)) throw new StorageError(`could not take the project lock ${path.relative(process.cwd(), file) || file}`, err);
     throw err;
   } finally {
     rmSync(temp, { force: true });
