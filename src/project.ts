@@ -12,6 +12,7 @@ import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
+import { redactorFor } from './report/redact.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
@@ -140,6 +141,7 @@ function saveCompiled(cacheFile: string, compiled: Compiled): void {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(compiled);
+    if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
     writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
     pruneCompiled(dir);
   } catch {

@@ -68,7 +68,8 @@ export class RecordStore {
   private fd: number | undefined;
   private lastSync = 0;
 
-  constructor(readonly file: string) {}
+  /** `redact` masks secrets in a line before it is stored (a token passed with --set into a command) */
+  constructor(readonly file: string, private readonly redact: (json: string) => string = (json) => json) {}
 
   load(): this {
     if (!existsSync(this.file)) return this;
@@ -131,8 +132,8 @@ export class RecordStore {
 
   private rewrite(): void {
     this.close();
-    const lines = [formatLine({ format: STATE_FORMAT })]
-      .concat([...this.stages.values()].map((s) => formatLine({ s })), this.allRuns().map((r) => formatLine({ r })));
+    const lines = [this.format({ format: STATE_FORMAT })]
+      .concat([...this.stages.values()].map((s) => this.format({ s })), this.allRuns().map((r) => this.format({ r })));
     writeFileAtomic(this.file, lines.join(''));
     this.lines = lines.length;
   }
@@ -146,7 +147,7 @@ export class RecordStore {
 
   private append(lines: Line[]): void {
     this.fd ??= this.openForAppend();
-    writeSync(this.fd, lines.map(formatLine).join(''));
+    writeSync(this.fd, lines.map((line) => this.format(line)).join(''));
     if (Date.now() - this.lastSync > 1000) this.sync();
     for (const line of lines) this.apply(line);
     this.lines += lines.length;
@@ -158,8 +159,12 @@ export class RecordStore {
     const size = fstatSync(fd).size;
     const whole = size === 0 ? 0 : endOfLastLine(fd, size);
     if (whole < size) ftruncateSync(fd, whole);
-    if (whole === 0) writeSync(fd, formatLine({ format: STATE_FORMAT }));
+    if (whole === 0) writeSync(fd, this.format({ format: STATE_FORMAT }));
     return fd;
+  }
+
+  private format(line: Line): string {
+    return formatLine(line, this.redact);
   }
 
   private sync(): void {
@@ -211,8 +216,8 @@ function checkFormat(file: string, text: string): void {
   );
 }
 
-function formatLine(line: Line): string {
-  const json = JSON.stringify(line);
+function formatLine(line: Line, redact: (json: string) => string = (json) => json): string {
+  const json = redact(JSON.stringify(line));
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
