@@ -12,6 +12,7 @@ import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
+import { redactorFor } from './report/redact.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
@@ -68,8 +69,10 @@ export async function openProject(file: string, sets: Record<string, unknown>, o
   const stateDir = path.join(root, STATE_DIR);
   const text = readFileSync(file);
   const cacheFile = path.join(stateDir, 'compiled', `${compiledKey(text, sets)}.json`);
-  const compiled = (opts.useCompiled ?? true) ? readCompiled(cacheFile, root) : undefined;
-  const result = compiled ?? (await compile(file, sets, cacheFile));
+  const useCompiled = opts.useCompiled ?? true;
+  const compiled = useCompiled ? readCompiled(cacheFile, root) : undefined;
+  // a command that does not read the compiled cache (validate) does not write it either
+  const result = compiled ?? (await compile(file, sets, useCompiled ? cacheFile : undefined));
   return toProject(root, file, stateDir, result, text);
 }
 
@@ -124,14 +127,14 @@ function readText(file: string): string | undefined {
   }
 }
 
-async function compile(file: string, sets: Record<string, unknown>, cacheFile: string): Promise<Compiled> {
+async function compile(file: string, sets: Record<string, unknown>, cacheFile: string | undefined): Promise<Compiled> {
   const { loadPipeline } = await import('./spec/load.js');
   const { buildGraph } = await import('./graph/build.js');
   const loaded = loadPipeline({ file, sets });
   const graph = buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
   const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
-  if (!loaded.globbed) saveCompiled(cacheFile, compiled);
+  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled);
   return compiled;
 }
 
@@ -140,6 +143,7 @@ function saveCompiled(cacheFile: string, compiled: Compiled): void {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(compiled);
+    if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
     writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
     pruneCompiled(dir);
   } catch {

@@ -1,5 +1,6 @@
 /** `pipe`: the command line. Each command lives in its own module, loaded only when used. */
 import { Command, CommanderError, Option } from 'commander';
+import { redactorFor, redactStandardStreams } from '../report/redact.js';
 import { EXIT, UserError, isStorageFailure, storageErrorOf } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
 
@@ -103,6 +104,7 @@ function globals(cmd: Command): GlobalOptions {
 }
 
 async function main(argv: string[]): Promise<number> {
+  redactStandardStreams(redactorFor(process.cwd()));
   try {
     await program().parseAsync(argv);
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
@@ -118,12 +120,12 @@ function reportError(err: unknown, verbose: boolean): number {
   }
   if (isStorageFailure(err)) err = storageErrorOf(err); // a full disk or a read-only folder is not a bug of pipe
   if (err instanceof UserError) {
-    process.stderr.write(`pipe: ${err.message}\n`);
+    process.stderr.write(`pipe: ${redactorFor(process.cwd()).text(err.message)}\n`);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactorFor(process.cwd()).text(err instanceof Error ? err.message : String(err));
   process.stderr.write(`pipe: internal error: ${message}\n`);
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(redactorFor(process.cwd()).text(err.stack) + '\n');
   else process.stderr.write('(run with -v for details; please report it)\n');
   return EXIT.stageFailed;
 }

@@ -18,6 +18,7 @@ import { baseEnvironment, stageEnvironment } from './environment.js';
 import { ShellPool } from './shell-pool.js';
 import { localRunner, type StageRunner } from './runner.js';
 import { readLogTail } from './process.js';
+import { redactorFor } from '../report/redact.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 import { walkGraph, type BlockedReport } from './walk.js';
@@ -216,6 +217,7 @@ class Run {
       registry: { add: (pgid) => this.processes.add(pgid, stage.name), remove: (pgid) => this.processes.remove(pgid) },
     });
     release();
+    redactorFor(this.ctx.project.root).file(logFile); // the stage may have printed a token from its environment
     const log = path.relative(process.cwd(), logFile) || logFile;
     const isolated = this.opts.noNetwork || stage.network === false;
     if (result.interrupted) return this.fail(stage, began, 'interrupted', { log });

@@ -4,6 +4,7 @@ import { StatCache } from '../hash/index.js';
 import type { Project } from '../project.js';
 import type { Stage } from '../spec/types.js';
 import { ObjectStore } from '../state/objects.js';
+import { redactorFor } from '../report/redact.js';
 import { RecordStore } from '../state/records.js';
 
 export interface EngineContext {
@@ -19,7 +20,7 @@ export function openEngine(project: Project): EngineContext {
   const dir = project.stateDir;
   return {
     project,
-    records: new RecordStore(path.join(dir, 'state.log')).load(),
+    records: new RecordStore(path.join(dir, 'state.log'), (line) => redactorFor(project.root).text(line)).load(),
     stats: new StatCache(path.join(dir, 'stat-cache'), { memoize: true }),
     objects: new ObjectStore(path.join(dir, 'cache')),
     fetchStages: new Set(project.pipeline.stages.filter((s) => s.fetch).map((s) => s.name)),

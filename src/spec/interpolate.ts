@@ -18,21 +18,136 @@ export function hasReference(text: string): boolean {
   return text.includes('${');
 }
 
-/** Replaces every ${ref}; `$${` stands for a literal `${`. */
-export function interpolateString(text: string, lookup: Lookup, opts: { shell?: boolean } = {}): string {
-  if (!text.includes('${')) return text;
+/** At most this many bytes in one interpolated string: `a: ${b}${b}`, `b: ${c}${c}` ... doubles per level. */
+export const MAX_INTERPOLATED_BYTES = 1024 * 1024;
+/** At most this many bytes of interpolated text (and of values placed by `${name}`) in a whole pipeline. */
+export const MAX_EXPANSION_BYTES = 128 * 1024 * 1024;
+
+/** Interpolation would build more than the limits allow; checked before the text is built. */
+export class ExpansionLimitError extends InterpolationError {}
+
+/** What one load has expanded so far, so that no mix of vars, foreach and lists can exhaust memory. */
+export class ExpansionBudget {
+  private used = 0;
+  private readonly sizes = new WeakMap<object, number>();
+
+  constructor(private readonly limit = MAX_EXPANSION_BYTES) {}
+
+  charge(bytes: number): void {
+    this.used += bytes;
+    if (this.used > this.limit) {
+      throw new ExpansionLimitError(
+        `interpolation expands the pipeline to more than ${megabytes(this.limit)} in all (vars referring to each other, ` +
+          'foreach jobs and lists multiply); this is the limit',
+      );
+    }
+  }
+
+  /** The size a value has once written out: a list placed twice counts twice, however it is shared in memory. */
+  sizeOf(value: unknown): number {
+    if (typeof value === 'string') return value.length;
+    if (value === null || typeof value !== 'object') return String(value).length;
+    const known = this.sizes.get(value);
+    if (known !== undefined) return known;
+    this.sizes.set(value, 0); // never cyclic (the YAML reader refuses that), but never loop either
+    let size = 0;
+    for (const [key, inner] of Object.entries(value)) {
+      size += key.length + 2 + this.sizeOf(inner);
+      if (size > this.limit) break; // enough to refuse it; no need to walk the rest
+    }
+    this.sizes.set(value, size);
+    return size;
+  }
+}
+
+export interface InterpolateOptions {
+  shell?: boolean;
+  budget?: ExpansionBudget;
+}
+
+/** A string split once into its literal text and its references (a foreach uses one string for every job). */
+type Part = { literal: string } | { ref: string; quoting: ShellQuoting };
+
+const parsedTemplates = new Map<string, Part[]>();
+const MAX_PARSED_TEMPLATES = 10_000;
+
+function parseTemplate(text: string, shell: boolean): Part[] {
+  const cacheKey = `${shell ? 's' : 'p'}${text}`;
+  const cached = parsedTemplates.get(cacheKey);
+  if (cached) return cached;
   if (text.replace(REFERENCE, '').includes('${')) {
     throw new InterpolationError(`unterminated '\${' in '${text}' (write $\${ for a literal \${)`);
   }
+  const parts: Part[] = [];
+  let literal = '';
   let quoting: ShellQuoting = 'none';
   let consumed = 0;
-  return text.replace(REFERENCE, (match, ref: string | undefined, offset: number) => {
-    if (opts.shell) quoting = quotingAfter(text.slice(consumed, offset), quoting);
-    consumed = offset + match.length;
-    if (ref === undefined) return '${';
-    const value = resolve(ref, lookup);
-    return opts.shell ? toShellWords(value, ref, quoting) : toText(value, ref);
-  });
+  for (const match of text.matchAll(REFERENCE)) {
+    const before = text.slice(consumed, match.index);
+    if (shell) quoting = quotingAfter(before, quoting);
+    consumed = match.index + match[0].length;
+    literal += before;
+    if (match[1] === undefined) {
+      literal += '${';
+      continue;
+    }
+    parts.push({ literal }, { ref: match[1], quoting });
+    literal = '';
+  }
+  parts.push({ literal: literal + text.slice(consumed) });
+  if (parsedTemplates.size >= MAX_PARSED_TEMPLATES) parsedTemplates.clear();
+  parsedTemplates.set(cacheKey, parts);
+  return parts;
+}
+
+/** Replaces every ${ref}; `$${` stands for a literal `${`. */
+export function interpolateString(text: string, lookup: Lookup, opts: InterpolateOptions = {}): string {
+  if (!text.includes('${')) return text;
+  const pieces: string[] = [];
+  let length = 0;
+  for (const part of parseTemplate(text, !!opts.shell)) {
+    if ('literal' in part) {
+      pieces.push(part.literal);
+      length += part.literal.length;
+      continue;
+    }
+    const value = resolve(part.ref, lookup);
+    length += textLength(value);
+    if (length > MAX_INTERPOLATED_BYTES) throw tooLong(part.ref, length);
+    const piece = opts.shell ? toShellWords(value, part.ref, part.quoting) : toText(value, part.ref);
+    pieces.push(piece);
+    length += piece.length - textLength(value); // quoting adds a little
+  }
+  if (length > MAX_INTERPOLATED_BYTES) throw tooLong(undefined, length);
+  opts.budget?.charge(length);
+  return pieces.join('');
+}
+
+function tooLong(ref: string | undefined, length: number): ExpansionLimitError {
+  const at = ref === undefined ? '' : ` at '\${${ref}}'`;
+  return new ExpansionLimitError(
+    `interpolation expands this string to more than ${megabytes(MAX_INTERPOLATED_BYTES)} (${length} bytes${at}); ` +
+      'vars that refer to other vars several times grow exponentially',
+  );
+}
+
+function megabytes(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MB`;
+}
+
+/** The length `toText` would give, without building the text. */
+function textLength(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (Array.isArray(value)) {
+    let length = 0;
+    for (const v of value) {
+      if (v !== null && typeof v === 'object') return 0; // not placeable in a string: toText says so
+      length += textLength(v) + 1;
+    }
+    return length;
+  }
+  if (value === null || value === undefined || typeof value === 'object') return 0;
+  return String(value).length;
 }
 
 /** Where a reference sits in a shell command: bare, inside '...' or inside "...". */
@@ -56,16 +171,18 @@ function quotingAfter(literal: string, start: ShellQuoting): ShellQuoting {
 }
 
 /** A string that is exactly one reference keeps the referenced value's type (list, map, number). */
-export function interpolateValue(text: string, lookup: Lookup): unknown {
+export function interpolateValue(text: string, lookup: Lookup, opts: InterpolateOptions = {}): unknown {
   const whole = WHOLE_REFERENCE.exec(text);
-  if (whole) return resolve(whole[1]!, lookup);
-  return interpolateString(text, lookup);
+  if (!whole) return interpolateString(text, lookup, opts);
+  const value = resolve(whole[1]!, lookup);
+  opts.budget?.charge(opts.budget.sizeOf(value));
+  return value;
 }
 
 /** For list positions (argv, deps, outs): an element that is exactly `${list}` becomes several elements. */
-export function interpolateList(items: readonly string[], lookup: Lookup): string[] {
+export function interpolateList(items: readonly string[], lookup: Lookup, opts: InterpolateOptions = {}): string[] {
   return items.flatMap((item) => {
-    const value = interpolateValue(item, lookup);
+    const value = interpolateValue(item, lookup, opts);
     if (Array.isArray(value)) return value.map((v) => toText(v, item));
     return [toText(value, item)];
   });
@@ -99,6 +216,10 @@ function toShellWords(value: unknown, ref: string, quoting: ShellQuoting = 'none
 /** Looks a dotted path up in nested maps; a key may itself contain dots (`models.nllb-200-3.3b.fetch`). */
 export function lookupIn(scopes: Record<string, unknown>[]): Lookup {
   return (path) => {
+    if (!path.includes('.')) {
+      const scope = scopes.find((s) => Object.prototype.hasOwnProperty.call(s, path));
+      if (scope) return { found: true, value: scope[path] };
+    }
     const segments = path.split('.');
     for (const scope of scopes) {
       const found = walk(scope, segments);

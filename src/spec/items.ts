@@ -1,5 +1,5 @@
 /** The items a `foreach` stage is expanded over, and the stable job key of each. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { isGlob } from './paths.js';
@@ -35,7 +35,7 @@ export function foreachItems(root: string, value: unknown, varName: string): For
 export function jobKey(item: string): string {
   const base = path.basename(item).replace(/\.[^.]*$/, '');
   const slug = base.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'item';
-  const digest = createHash('sha256').update(item.replace(/^\.\//, '')).digest('hex').slice(0, 8);
+  const digest = hash('sha256', item.replace(/^\.\//, ''), 'hex').slice(0, 8);
   return `${slug}-${digest}`;
 }
 

@@ -6,7 +6,7 @@ import { isMap, isScalar, parse as parseYaml } from 'yaml';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import {
-  InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
+  ExpansionBudget, ExpansionLimitError, InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
 } from './interpolate.js';
 import { resolveGroups } from './groups.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
@@ -53,6 +53,8 @@ class Loader {
   private stagePositions: Map<string, { line: number; col: number }> | undefined;
   /** instance name -> the file a glob foreach expanded it for */
   private readonly globItems = new Map<string, string>();
+  /** every interpolation of this load draws on it: `${}` can never build more than a bounded amount */
+  private readonly budget = new ExpansionBudget();
 
   constructor(
     private readonly src: YamlSource,
@@ -140,7 +142,7 @@ class Loader {
   }
 
   private interpolateDeep(value: unknown, lookup: Lookup, at: YamlPath): unknown {
-    if (typeof value === 'string') return this.guard(at, () => interpolateValue(value, lookup), value);
+    if (typeof value === 'string') return this.guard(at, () => interpolateValue(value, lookup, { budget: this.budget }), value);
     if (Array.isArray(value)) return value.map((v, i) => this.interpolateDeep(v, lookup, [...at, i]));
     if (value && typeof value === 'object') {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.interpolateDeep(v, lookup, [...at, k])]));
@@ -151,7 +153,7 @@ class Loader {
   private cacheRoots(lookup: Lookup): CacheRoots {
     const raw = { ...DEFAULT_CACHE, ...(this.raw.cache ?? {}) };
     const absolute = (key: keyof typeof DEFAULT_CACHE) => {
-      const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup), raw[key]), ['cache', key]);
+      const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup, { budget: this.budget }), raw[key]), ['cache', key]);
       return path.join(this.root, rel ?? DEFAULT_CACHE[key]);
     };
     return { hfHome: absolute('hf_home'), torchHome: absolute('torch_home'), mlxHome: absolute('mlx_home') };
@@ -196,10 +198,11 @@ class Loader {
 
   /** A glob foreach must not pick up what stages write (a.txt -> a.txt.up.txt -> a.txt.up.txt.up.txt ...). */
   private withoutOutputItems(stages: Stage[]): Stage[] {
-    const outs = stages.flatMap((s) => s.outs);
+    if (this.globItems.size === 0) return stages;
+    const outs = new Set(stages.flatMap((s) => s.outs));
     return stages.filter((s) => {
       const item = this.globItems.get(s.name);
-      return item === undefined || !outs.some((out) => item === out || item.startsWith(`${out}/`));
+      return item === undefined || !isOrIsInside(item, outs);
     });
   }
 
@@ -212,7 +215,7 @@ class Loader {
     }
     const stage: Stage = {
       name,
-      desc: raw.desc === undefined ? undefined : this.guard([...at, 'desc'], () => interpolateString(raw.desc!, lookup), raw.desc),
+      desc: raw.desc === undefined ? undefined : this.guard([...at, 'desc'], () => interpolateString(raw.desc!, lookup, { budget: this.budget }), raw.desc),
       cmd: this.command(raw.cmd, lookup, [...at, 'cmd']),
       fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, [...at, 'fetch']),
       deps: this.paths(raw.deps ?? [], lookup, [...at, 'deps'], true),
@@ -227,7 +230,7 @@ class Loader {
         mem: raw.resources?.mem === undefined ? 0 : parseMemory(raw.resources.mem),
       },
       network: raw.network,
-      log: raw.log === undefined ? undefined : this.guardPath(this.guard([...at, 'log'], () => interpolateString(raw.log!, lookup), raw.log), [...at, 'log']),
+      log: raw.log === undefined ? undefined : this.guardPath(this.guard([...at, 'log'], () => interpolateString(raw.log!, lookup, { budget: this.budget }), raw.log), [...at, 'log']),
       job: origin.job,
       template: origin.template,
       foreach: raw.foreach,
@@ -254,11 +257,11 @@ class Loader {
   private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {
     if (cmd === undefined) return undefined;
     if (typeof cmd === 'string') {
-      const text = this.guard(at, () => interpolateString(cmd, lookup, { shell: true }), cmd);
+      const text = this.guard(at, () => interpolateString(cmd, lookup, { shell: true, budget: this.budget }), cmd);
       if (!text.trim()) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
       return text;
     }
-    const argv = this.guard(at, () => interpolateList(cmd, lookup), cmd);
+    const argv = this.guard(at, () => interpolateList(cmd, lookup, { budget: this.budget }), cmd);
     if (!argv[0]) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
     return argv;
   }
@@ -282,7 +285,7 @@ class Loader {
   }
 
   private paths(items: string[], lookup: Lookup, at: YamlPath, globsAllowed: boolean): string[] {
-    const expanded = this.guard(at, () => interpolateList(items, lookup), items);
+    const expanded = this.guard(at, () => interpolateList(items, lookup, { budget: this.budget }), items);
     const result: string[] = [];
     expanded.forEach((p, i) => {
       if (!globsAllowed && isGlob(p)) {
@@ -317,26 +320,39 @@ class Loader {
 
   private stringMap(map: Record<string, unknown>, at: YamlPath, lookup: Lookup): Record<string, string> {
     return Object.fromEntries(Object.entries(map).map(([k, v]) =>
-      [k, typeof v === 'string' ? this.guard([...at, k], () => interpolateString(v, lookup), v) : String(v)]));
+      [k, typeof v === 'string' ? this.guard([...at, k], () => interpolateString(v, lookup, { budget: this.budget }), v) : String(v)]));
   }
 
   // ---- references ----
 
   private resolveNeeds(stages: Stage[], declared: Set<string>): void {
     const byName = new Map(stages.map((s) => [s.name, s]));
-    const byTemplate = new Map<string, Stage[]>();
-    for (const s of stages) if (s.template) byTemplate.set(s.template, [...(byTemplate.get(s.template) ?? []), s]);
+    // indexed once: filtering every stage's instances or names per need is quadratic in a foreach's items
+    const byTemplate = new Map<string, string[]>();
+    const byTemplateJob = new Map<string, string[]>();
+    if (stages.some((s) => s.needs.length)) {
+      for (const s of stages) {
+        if (!s.template) continue;
+        pushTo(byTemplate, s.template, s.name);
+        if (s.job) pushTo(byTemplateJob, templateJobKey(s.template, s), s.name);
+      }
+    }
+    const byGlob = new Map<string, string[]>();
+    const matching = (glob: string) => getOrAdd(byGlob, glob, () => {
+      const isMatch = picomatch(glob);
+      return stages.filter((s) => isMatch(s.name)).map((s) => s.name);
+    });
     for (const stage of stages) {
       const at = ['stages', stage.template ?? stage.name, 'needs'];
       stage.needs = [...new Set(stage.needs.flatMap((need, i) => {
         if (byName.has(need)) return [need];
         const instances = byTemplate.get(need);
         if (instances) {
-          const sameJob = instances.filter((s) => s.job === stage.job && s.foreach === stage.foreach);
-          return stage.job && sameJob.length ? sameJob.map((s) => s.name) : instances.map((s) => s.name);
+          const sameJob = stage.job ? byTemplateJob.get(templateJobKey(need, stage)) : undefined;
+          return sameJob ?? instances;
         }
         if (declared.has(need)) return [];
-        if (isGlob(need)) return stages.filter((s) => picomatch.isMatch(s.name, need)).map((s) => s.name);
+        if (isGlob(need)) return matching(need);
         this.errors.push(errorAt(this.src, [...at, i], `unknown stage '${need}' in needs${didYouMean(need, declared)}`));
         return [];
       }))].filter((n) => n !== stage.name);
@@ -350,6 +366,8 @@ class Loader {
       return fn();
     } catch (err) {
       if (!(err instanceof InterpolationError)) throw err;
+      // past a size limit every later string would fail too (a foreach of 100,000 jobs): stop at the first
+      if (err instanceof ExpansionLimitError) throw errorAt(this.src, at, err.message);
       this.errors.push(errorAt(this.src, at, err.message));
       return fallback;
     }
@@ -376,6 +394,30 @@ class Loader {
       return undefined;
     }
   }
+}
+
+/** `p` is one of `dirs`, or lies inside one of them: looked up per ancestor, not per entry of `dirs`. */
+function isOrIsInside(p: string, dirs: ReadonlySet<string>): boolean {
+  for (let at = p; at !== '.' && at !== '/' && at !== ''; at = path.posix.dirname(at)) {
+    if (dirs.has(at)) return true;
+  }
+  return false;
+}
+
+function templateJobKey(template: string, stage: Stage): string {
+  return `${template}\0${stage.foreach ?? ''}\0${stage.job}`;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
 }
 
 /**

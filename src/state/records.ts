@@ -76,7 +76,8 @@ export class RecordStore {
   private fd: number | undefined;
   private lastSync = 0;
 
-  constructor(readonly file: string) {}
+  /** `redact` masks secrets in a line before it is stored (a token passed with --set into a command) */
+  constructor(readonly file: string, private readonly redact: (json: string) => string = (json) => json) {}
 
   load(): this {
     if (!existsSync(this.file)) return this;
@@ -143,8 +144,8 @@ export class RecordStore {
 
   private rewrite(): void {
     this.close();
-    const lines = [formatLine({ format: STATE_FORMAT })]
-      .concat([...this.stages.values()].map((s) => formatLine({ s })), this.allRuns().map((r) => formatLine({ r })));
+    const lines = [this.format({ format: STATE_FORMAT })]
+      .concat([...this.stages.values()].map((s) => this.format({ s })), this.allRuns().map((r) => this.format({ r })));
     try {
       writeFileAtomic(this.file, lines.join(''));
     } catch (err) {
@@ -173,7 +174,7 @@ export class RecordStore {
   private append(lines: Line[]): void {
     try {
       this.fd ??= this.openForAppend();
-      appendWhole(this.fd, Buffer.from(lines.map(formatLine).join('')));
+      appendWhole(this.fd, Buffer.from(lines.map((line) => this.format(line)).join('')));
       if (Date.now() - this.lastSync > 1000) this.sync();
     } catch (err) {
       throw this.storageError(err);
@@ -188,8 +189,12 @@ export class RecordStore {
     const size = fstatSync(fd).size;
     const whole = size === 0 ? 0 : endOfLastLine(fd, size);
     if (whole < size) ftruncateSync(fd, whole);
-    if (whole === 0) writeSync(fd, formatLine({ format: STATE_FORMAT }));
+    if (whole === 0) writeSync(fd, this.format({ format: STATE_FORMAT }));
     return fd;
+  }
+
+  private format(line: Line): string {
+    return formatLine(line, this.redact);
   }
 
   private sync(): void {
@@ -255,8 +260,8 @@ function checkFormat(file: string, text: string): void {
   );
 }
 
-function formatLine(line: Line): string {
-  const json = JSON.stringify(line);
+function formatLine(line: Line, redact: (json: string) => string = (json) => json): string {
+  const json = redact(JSON.stringify(line));
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 

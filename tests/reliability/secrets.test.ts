@@ -1,6 +1,7 @@
 /**
  * Secrets: a token planted in HF_TOKEN and in config/hf-token never appears in anything pipe writes:
- * stdout, stderr (plain, --json, -v), .pipe/**, stage logs, `pipe env`, or the error of a 401/403.
+ * stdout, stderr (plain, --json, -v), .pipe/**, stage logs, `pipe env`, or the error of a 401/403 — not even
+ * when a stage prints it (its output tail, NDJSON tail, log) or it is passed into a command with --set.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,8 @@ beforeAll(async () => {
     'config/hf-token': `${FILE_TOKEN}\n`,
     'pipeline.yaml': [
       'version: 1',
+      'vars:',
+      '  who: nobody',
       'env:',
       '  LOG_LEVEL: info',
       'stages:',
@@ -34,6 +37,11 @@ beforeAll(async () => {
       '    outs: [out.txt]',
       '  broken:',
       '    cmd: "echo failing; exit 4"',
+      '  leaky:',
+      '    cmd: "echo token=$HF_TOKEN; echo hub=$HUGGING_FACE_HUB_TOKEN; cat config/hf-token; echo \\"quoted $HF_TOKEN\\" >&2; exit 3"',
+      '  chatty:',
+      '    cmd: "echo $HF_TOKEN; cat config/hf-token; echo ${who} | wc -c > who.txt"',
+      '    outs: [who.txt]',
     ].join('\n') + '\n',
   });
 });
@@ -68,7 +76,20 @@ describe('a planted token', () => {
       'graph json': await pipe(['graph', '--format', 'json', '--status']),
       'list': await pipe(['list']),
       'run --dry-run -v': await pipe(['run', '-n', '-v', '--force']),
+      'run leaky (failing, prints the tokens)': await pipe(['run', 'leaky']),
+      'run leaky --json': await pipe(['run', 'leaky', '--json']),
+      'run leaky -v': await pipe(['run', 'leaky', '-v']),
+      'run leaky, HUGGING_FACE_HUB_TOKEN': await pipeAsync(dir, ['run', 'leaky', '--json'], { HUGGING_FACE_HUB_TOKEN: ENV_TOKEN, HF_TOKEN: '' }).done,
+      'run chatty --set who=TOKEN': await pipe(['run', 'chatty', '--set', `who=${ENV_TOKEN}`]),
+      'status --set who=TOKEN': await pipe(['status', '--json', '--set', `who=${ENV_TOKEN}`]),
+      'explain chatty --set who=TOKEN': await pipe(['explain', 'chatty', '--set', `who=${ENV_TOKEN}`]),
     };
+    const leakyJson = outputs['run leaky --json']!;
+    expect(leakyJson.code, leakyJson.stderr).toBe(1);
+    const failed = leakyJson.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'stage' && e.stage === 'leaky');
+    expect(failed.tail).toEqual(expect.arrayContaining(['token=***', '***', 'quoted ***'])); // the tail is there, masked
+    expect(outputs['run leaky (failing, prints the tokens)'].stderr).toContain('token=***');
+    expect(outputs['run chatty --set who=TOKEN'].code).toBe(0);
     expect(outputs['run use'].code, outputs['run use'].stderr).toBe(0);
     expect(outputs['run cache:gated (403/401)'].code).toBe(1);
     expect(hub.stats.requests.some((r) => r.auth === `Bearer ${ENV_TOKEN}`)).toBe(true); // it was really used
