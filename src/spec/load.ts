@@ -8,6 +8,7 @@ import { didYouMean } from '../util/suggest.js';
 import {
   InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
 } from './interpolate.js';
+import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
 import { isGlob, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
@@ -319,6 +320,10 @@ class Loader {
     for (const stage of stages) {
       const at = ['stages', stage.template ?? stage.name, 'needs'];
       stage.needs = [...new Set(stage.needs.flatMap((need, i) => {
+        if (need === stage.name || need === stage.template) {
+          this.errors.push(errorAt(this.src, [...at, i], `stage '${stage.template ?? stage.name}' lists itself in needs; a stage cannot wait for itself`));
+          return [];
+        }
         if (byName.has(need)) return [need];
         const instances = byTemplate.get(need);
         if (instances) {
@@ -341,6 +346,11 @@ class Loader {
           this.errors.push(errorAt(this.src, ['groups', group, i], `unknown stage or group '${member}'${didYouMean(member, known)}`));
         }
       });
+    }
+    const cycle = findGroupCycle(new Map(Object.entries(this.raw.groups ?? {})));
+    if (cycle) {
+      const around = [...cycle.groups, cycle.groups[0]].join(' -> ');
+      this.errors.push(errorAt(this.src, ['groups', cycle.closingGroup, cycle.closingIndex], `group cycle: ${around}; a group cannot contain itself`));
     }
   }
 
