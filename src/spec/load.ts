@@ -1,8 +1,7 @@
 /** pipeline.yaml → Pipeline: parse with positions, check the schema, interpolate, expand foreach/when. */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { isMap, isScalar, parse as parseYaml } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import {
@@ -12,8 +11,9 @@ import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
 import { isGlob, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
+import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
-import { errorAt, readYamlSource, type YamlPath, type YamlSource } from './source.js';
+import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
 import { validateSchema } from './validate.js';
 
@@ -123,12 +123,15 @@ class Loader {
     const rel = this.guardPath(file, ['imports', name]);
     if (rel === undefined) return {};
     this.imports.push(rel);
+    let bytes: Buffer;
     try {
-      return parseYaml(readFileSync(path.join(this.root, rel), 'utf8'));
+      bytes = readRegularFile(path.join(this.root, rel), { within: [this.root, ...this.allowOutside] });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw errorAt(this.src, ['imports', name], `cannot load '${file}': ${code === 'ENOENT' ? 'file not found' : (err as Error).message.split('\n')[0]}`);
+      if (!(err instanceof UnreadableFileError)) throw err;
+      throw errorAt(this.src, ['imports', name], `cannot load '${file}': ${err.message}`);
     }
+    // the same checks as the pipeline file (aliases, duplicate keys, tags), with errors located in the import
+    return parseYamlSource(decodeUtf8(bytes, rel), rel).value;
   }
 
   private interpolateDeep(value: unknown, lookup: Lookup, at: YamlPath): unknown {

@@ -1,9 +1,8 @@
 /** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
-import { readFileSync, statSync } from 'node:fs';
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { PipelineError } from '../util/errors.js';
+import { MAX_SOURCE_BYTES, readRegularFile, UnreadableFileError } from './safe-read.js';
 
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_ALIAS_COUNT = 1000;
 
 export interface YamlSource {
@@ -115,14 +114,16 @@ function recursiveAliasPosition(doc: Document, lines: LineCounter): { line: numb
 function readUtf8(file: string, displayName: string): string {
   let bytes: Buffer;
   try {
-    const size = statSync(file).size;
-    if (size > MAX_FILE_BYTES) throw new PipelineError(displayName, undefined, undefined, `file is ${size} bytes; the limit is ${MAX_FILE_BYTES}`);
-    bytes = readFileSync(file);
+    bytes = readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES });
   } catch (err) {
-    if (err instanceof PipelineError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PipelineError(displayName, undefined, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? err}`);
+    if (err instanceof UnreadableFileError) throw new PipelineError(displayName, undefined, undefined, err.message);
+    throw err;
   }
+  return decodeUtf8(bytes, displayName);
+}
+
+/** The text of a source file; invalid UTF-8 is an error at the first bad byte. */
+export function decodeUtf8(bytes: Buffer, displayName: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
