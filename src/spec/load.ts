@@ -11,6 +11,7 @@ import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
 import { isGlob, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
+import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
 import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, type YamlPath, type YamlSource } from './source.js';
@@ -71,6 +72,7 @@ class Loader {
     const stages = this.withoutOutputItems(enabled.flatMap(([name, stage]) => this.expand(name, stage)));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
     this.checkGroups(templates.map(([n]) => n), stages);
+    for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
     const pipeline: Pipeline = {
@@ -147,6 +149,7 @@ class Loader {
     const raw = { ...DEFAULT_CACHE, ...(this.raw.cache ?? {}) };
     const absolute = (key: keyof typeof DEFAULT_CACHE) => {
       const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup), raw[key]), ['cache', key]);
+      this.refuse(rel === undefined ? undefined : cacheRootProblem(key, rel, this.protectedPaths), ['cache', key]);
       return path.join(this.root, rel ?? DEFAULT_CACHE[key]);
     };
     return { hfHome: absolute('hf_home'), torchHome: absolute('torch_home'), mlxHome: absolute('mlx_home') };
@@ -221,7 +224,7 @@ class Loader {
         mem: raw.resources?.mem === undefined ? 0 : parseMemory(raw.resources.mem),
       },
       network: raw.network,
-      log: raw.log === undefined ? undefined : this.guardPath(this.guard([...at, 'log'], () => interpolateString(raw.log!, lookup), raw.log), [...at, 'log']),
+      log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, [...at, 'log']),
       job: origin.job,
       template: origin.template,
       foreach: raw.foreach,
@@ -270,6 +273,7 @@ class Loader {
     const spec = result.data;
     if ('to' in spec) {
       const to = this.guardPath(spec.to, [...at, 'to']);
+      if (to !== undefined && this.refuse(outputProblem(to, this.protectedPaths), [...at, 'to'])) return undefined;
       return to === undefined ? undefined : { ...spec, to };
     }
     return spec;
@@ -286,6 +290,7 @@ class Loader {
       if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);
       const outside = globsAllowed ? this.allowedOutside(p) : undefined;
       const rel = outside ?? this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
+      if (rel !== undefined && !globsAllowed && this.refuse(outputProblem(rel, this.protectedPaths), [...at, Math.min(i, items.length - 1)])) return;
       if (rel !== undefined) result.push(rel);
     });
     return [...new Set(result)];
@@ -379,6 +384,22 @@ class Loader {
     const inside = (dir: string) => absolute === dir || absolute.startsWith(dir + path.sep);
     if (inside(this.root)) return undefined;
     return this.allowOutside.some(inside) ? absolute : undefined;
+  }
+
+  /** What pipe must never write: the pipeline file, its imports (and .git, .pipe: see reserved-paths.ts). */
+  private get protectedPaths(): Protected {
+    return { pipelineFile: path.basename(this.src.file), imports: this.imports };
+  }
+
+  /** Records `problem` (if any) as an error at `at`; true when there was one. */
+  private refuse(problem: string | undefined, at: YamlPath): boolean {
+    if (problem !== undefined) this.errors.push(errorAt(this.src, at, problem));
+    return problem !== undefined;
+  }
+
+  private logPath(raw: string, lookup: Lookup, at: YamlPath): string | undefined {
+    const rel = this.guardPath(this.guard(at, () => interpolateString(raw, lookup), raw), at);
+    return rel !== undefined && this.refuse(logProblem(rel, this.protectedPaths), at) ? undefined : rel;
   }
 
   private guardPath(p: string, at: YamlPath): string | undefined {
