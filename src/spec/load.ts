@@ -91,7 +91,8 @@ class Loader {
   // ---- vars ----
 
   private resolveVars(sets: Record<string, unknown>): Record<string, unknown> {
-    const declared: Record<string, unknown> = { ...(this.raw.vars ?? {}) };
+    // null-prototype maps: a var named __proto__ or constructor is a var like any other
+    const declared: Record<string, unknown> = Object.assign(Object.create(null), this.raw.vars ?? {});
     for (const [name, file] of Object.entries(this.raw.imports ?? {})) {
       declared[name] = this.readImport(name, file);
     }
@@ -102,7 +103,7 @@ class Loader {
       }
       declared[name] = likeDeclared(declared[name], value);
     }
-    const resolved: Record<string, unknown> = {};
+    const resolved: Record<string, unknown> = Object.create(null);
     const resolving = new Set<string>();
     const resolveOne = (name: string): unknown => {
       if (name in resolved) return resolved[name];
@@ -305,7 +306,7 @@ class Loader {
   }
 
   private params(names: string[], lookup: Lookup, at: YamlPath): Record<string, unknown> {
-    const params: Record<string, unknown> = {};
+    const params: Record<string, unknown> = Object.create(null);
     names.forEach((name, i) => {
       const found = lookup(name);
       if (found.found) params[name] = found.value;
