@@ -9,7 +9,7 @@ import {
 } from './interpolate.js';
 import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
-import { isGlob, PathEscapeError, projectPath } from './paths.js';
+import { isGlob, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
@@ -72,6 +72,7 @@ class Loader {
     const stages = this.withoutOutputItems(enabled.flatMap(([name, stage]) => this.expand(name, stage)));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
     this.checkGroups(templates.map(([n]) => n), stages);
+    this.checkArgs();
     for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
@@ -363,6 +364,15 @@ class Loader {
     }
   }
 
+  /** A shorthand flag sets a var: that var must exist, or `--media x` would be accepted and do nothing. */
+  private checkArgs(): void {
+    (this.raw.args ?? []).forEach((arg, i) => {
+      if (arg.var in this.vars) return;
+      const known = Object.keys(this.vars);
+      this.errors.push(errorAt(this.src, ['args', i, 'var'], `args: ${arg.flags.join('/')} sets unknown var '${arg.var}'${didYouMean(arg.var, known)}; declared: ${known.join(', ') || 'none'}`));
+    });
+  }
+
   // ---- error plumbing ----
 
   private guard<T>(at: YamlPath, fn: () => T, fallback: T): T {
@@ -382,7 +392,7 @@ class Loader {
   /** A dep outside the project under an `allow_outside` folder: kept as an absolute path. */
   private allowedOutside(p: string): string | undefined {
     const absolute = path.resolve(this.root, p);
-    const inside = (dir: string) => absolute === dir || absolute.startsWith(dir + path.sep);
+    const inside = (dir: string) => isWithinFolder(dir, absolute);
     if (inside(this.root)) return undefined;
     return this.allowOutside.some(inside) ? absolute : undefined;
   }

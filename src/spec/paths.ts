@@ -20,6 +20,12 @@ export function projectPath(root: string, p: string): string {
   return relative.split(path.sep).join('/');
 }
 
+/** `p` is the absolute folder `dir` or lies below it; `dir` may be `/` (then every absolute path does). */
+export function isWithinFolder(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
 export function isInside(parent: string, child: string): boolean {
   return parent === '.' || child === parent || child.startsWith(parent + '/');
 }

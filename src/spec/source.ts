@@ -39,6 +39,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: ${firstLine(first.message)}`);
   }
   rejectDuplicateKeys(doc, lines, file);
+  rejectUnknownTags(doc, lines, file);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -70,6 +71,24 @@ function rejectDuplicateKeys(doc: Document, lines: LineCounter, file: string): v
         throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: Map keys must be unique ('${key}' is given twice)`);
       }
       return undefined;
+    },
+  });
+}
+
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+/**
+ * A tag other than YAML's core ones (`!foo`, `!!binary`, `!!set`) is an error: the yaml package drops an
+ * unknown tag with only a warning, and turns the others into values (bytes, sets) no field of a pipeline takes.
+ */
+function rejectUnknownTags(doc: Document, lines: LineCounter, file: string): void {
+  visit(doc, {
+    Node(_, node) {
+      const tag = (node as { tag?: string }).tag;
+      if (tag === undefined || tag === '!' || CORE_TAGS.has(tag)) return undefined;
+      const pos = node.range ? lines.linePos(node.range[0]) : undefined;
+      const shown = tag.replace(/^tag:yaml\.org,2002:/, '!!');
+      throw new PipelineError(file, pos?.line, pos?.col, `unsupported YAML tag '${shown}': only the core tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) are accepted; quote the value if the '!' is part of it`);
     },
   });
 }
