@@ -28,7 +28,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   try {
     // the yaml package checks unique keys by comparing each key with all before it (quadratic: seconds on a
     // 10,000-stage file); rejectDuplicateKeys does it with a set
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true });
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, resolveKnownTags: false });
   } catch (err) {
     throw nestingError(file, err);
   }
@@ -75,22 +75,17 @@ function rejectDuplicateKeys(doc: Document, lines: LineCounter, file: string): v
   });
 }
 
-const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
-
 /**
- * A tag other than YAML's core ones (`!foo`, `!!binary`, `!!set`) is an error: the yaml package drops an
- * unknown tag with only a warning, and turns the others into values (bytes, sets) no field of a pipeline takes.
+ * A tag other than YAML's core ones (`!foo`, `!!binary`, `!!set`) is an error. The yaml package only warns
+ * of a tag it cannot resolve and drops it; with resolveKnownTags off, the non-core ones it knows (bytes, sets,
+ * timestamps: values no field of a pipeline takes) are reported the same way.
  */
 function rejectUnknownTags(doc: Document, lines: LineCounter, file: string): void {
-  visit(doc, {
-    Node(_, node) {
-      const tag = (node as { tag?: string }).tag;
-      if (tag === undefined || tag === '!' || CORE_TAGS.has(tag)) return undefined;
-      const pos = node.range ? lines.linePos(node.range[0]) : undefined;
-      const shown = tag.replace(/^tag:yaml\.org,2002:/, '!!');
-      throw new PipelineError(file, pos?.line, pos?.col, `unsupported YAML tag '${shown}': only the core tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) are accepted; quote the value if the '!' is part of it`);
-    },
-  });
+  const unresolved = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (!unresolved) return;
+  const pos = lines.linePos(unresolved.pos[0]);
+  const tag = unresolved.message.replace(/^Unresolved tag: /, '').replace(/^tag:yaml\.org,2002:/, '!!');
+  throw new PipelineError(file, pos.line, pos.col, `unsupported YAML tag '${tag}': only the core tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) are accepted; quote the value if the '!' is part of it`);
 }
 
 /** YAML forbids C0 control characters other than tab and line breaks; a NUL would reach a command as garbage. */
