@@ -6,13 +6,14 @@
  * by something else) or whose content is not the shape this build writes is ignored and compiled again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
 import { redactorFor } from './report/redact.js';
+import { readRegularFile, regularFileProblem } from './spec/safe-read.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
@@ -49,19 +50,25 @@ interface Compiled {
   globbed?: boolean;
 }
 
+/**
+ * The pipeline file named by -f, else the nearest pipeline.yaml at or above `cwd`. The first pipeline.yaml
+ * found is the one: when it is not a readable regular file (a folder, a FIFO, a symlink loop) that is an
+ * error, never a reason to look further up.
+ */
 export function findPipelineFile(explicit: string | undefined, cwd = process.cwd()): string {
-  if (explicit) {
-    const file = path.resolve(cwd, explicit);
-    if (!existsSync(file)) throw new UserError(`${explicit}: file not found`);
-    if (!isFile(file)) throw new UserError(`${explicit}: not a file`);
-    return file;
-  }
+  if (explicit) return checkedPipelineFile(path.resolve(cwd, explicit), explicit);
   for (let dir = cwd; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'pipeline.yaml');
-    if (isFile(candidate)) return candidate;
+    if (lstatSync(candidate, { throwIfNoEntry: false })) return checkedPipelineFile(candidate, path.relative(cwd, candidate) || candidate);
     if (path.dirname(dir) === dir) break;
   }
   throw new UserError(`no pipeline.yaml in ${cwd} or any folder above it (use -f FILE)`);
+}
+
+function checkedPipelineFile(file: string, shown: string): string {
+  const problem = regularFileProblem(file);
+  if (problem) throw new UserError(`${shown}: ${problem}`);
+  return file;
 }
 
 export async function openProject(file: string, sets: Record<string, unknown>, opts: { useCompiled?: boolean } = {}): Promise<Project> {
@@ -177,7 +184,7 @@ export function importHash(file: string): string {
 
 function fileHash(file: string): string {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
+    return createHash('sha256').update(readRegularFile(file)).digest('hex');
   } catch {
     return 'missing';
   }

@@ -63,7 +63,7 @@ function parseInvocation(argv: string[]): Invocation | undefined {
   const words = fastPathWords(argv);
   if (!words) return undefined;
   const pipelineFile = words.file ? path.resolve(words.file) : findPipelineFile(process.cwd());
-  if (!pipelineFile) return undefined;
+  if (!pipelineFile || !statSync(pipelineFile).isFile()) return undefined; // a FIFO would block the read: the CLI refuses it
   return { pipelineFile, key: snapshotKey(readFileSync(pipelineFile), words.targets), json: words.json, quiet: words.quiet };
 }
 

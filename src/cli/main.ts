@@ -3,6 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { redactorFor, redactStandardStreams } from '../report/redact.js';
 import { EXIT, UserError, isStorageFailure, storageErrorOf } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
+import { installStartupSignals } from './signals.js';
+
+installStartupSignals(); // already done by bin/pipe.js; this covers running dist/cli/main.js directly
 
 const VERSION = '0.1.0';
 

@@ -19,7 +19,7 @@ export interface DeclaredArg {
 
 /** KEY=VALUE; a value in [brackets] is a YAML list, anything else a string. */
 export async function parseSets(sets: string[]): Promise<Record<string, unknown>> {
-  const result: Record<string, unknown> = {};
+  const result: Record<string, unknown> = Object.create(null); // a var may be named __proto__
   for (const item of sets) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UserError(`--set ${item}: expected KEY=VALUE`);
@@ -44,7 +44,7 @@ export function applyShorthands(words: string[], declared: DeclaredArg[], builti
   const byFlag = new Map<string, DeclaredArg>();
   for (const arg of declared) for (const flag of arg.flags) byFlag.set(flag, arg);
   const targets: string[] = [];
-  const sets: Record<string, unknown> = {};
+  const sets: Record<string, unknown> = Object.create(null);
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (!word.startsWith('-') || word === '-') {

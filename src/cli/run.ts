@@ -18,6 +18,7 @@ import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { makeReporter } from './reporter.js';
 import { detectGpus } from './gpus.js';
+import { releaseStartupSignals } from './signals.js';
 
 export interface RunOptions {
   set: string[];
@@ -202,6 +203,7 @@ function interruptController(): AbortController {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  releaseStartupSignals();
   return controller;
 }
 

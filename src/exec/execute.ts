@@ -10,6 +10,7 @@ import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
 import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
 import type { Stage } from '../spec/types.js';
+import { isWithinFolder } from '../spec/paths.js';
 import type { OutputRecord } from '../state/records.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';
@@ -376,13 +377,13 @@ class Run {
     return paths.flatMap((p) => {
       if (reading && path.isAbsolute(p)) return []; // an allow_outside dep, checked when the pipeline was loaded
       const target = escapeThroughSymlink(this.ctx.project.root, p, this.linkMemo);
-      if (target === undefined || allowed.some((dir) => target === dir || target.startsWith(dir + path.sep))) return [];
+      if (target === undefined || allowed.some((dir) => isWithinFolder(dir, target))) return [];
       return [`'${p}' leads outside the project through a symlink (to ${target})`];
     });
   }
 
   private upstreamOutputs(stage: Stage): Record<string, string> {
-    const result: Record<string, string> = {};
+    const result: Record<string, string> = Object.create(null); // a stage may be named __proto__
     for (const u of this.ctx.project.graph.upstream[stage.name] ?? []) {
       result[u] = this.outputs.get(u) ?? this.ctx.records.stage(u)?.outputHash ?? PENDING;
     }

@@ -1,6 +1,4 @@
 /** Pipeline → DAG: edges from deps that fall inside another stage's outs, and from `needs`. */
-import { DirectedGraph } from 'graphology';
-import { hasCycle, topologicalSort } from 'graphology-dag';
 import picomatch from 'picomatch';
 import { isGlob } from '../spec/paths.js';
 import type { Pipeline, Stage } from '../spec/types.js';
@@ -13,20 +11,54 @@ export interface StageGraph {
   upstream: Record<string, string[]>;
 }
 
+/**
+ * Every walk here is a loop over an explicit stack or queue, never recursion: a chain of 100,000 stages
+ * must not overflow the call stack. Maps (not plain objects) hold names, so `__proto__` is a name like any other.
+ */
 export function buildGraph(pipeline: Pipeline): StageGraph {
   rejectSelfDeps(pipeline.stages);
   const producers = indexOutputs(pipeline.stages);
-  const graph = new DirectedGraph();
-  for (const stage of pipeline.stages) graph.addNode(stage.name);
+  const inbound = new Map<string, Set<string>>();
+  for (const stage of pipeline.stages) inbound.set(stage.name, new Set());
   for (const stage of pipeline.stages) {
-    for (const producer of producersOf(stage, producers)) graph.mergeEdge(producer, stage.name);
-    for (const need of stage.needs) graph.mergeEdge(need, stage.name);
+    const into = inbound.get(stage.name)!;
+    for (const producer of producersOf(stage, producers)) into.add(producer);
+    for (const need of stage.needs) if (inbound.has(need)) into.add(need);
   }
-  if (hasCycle(graph)) throw cycleError(graph, pipeline);
-  const order = topologicalSort(graph);
-  const upstream: Record<string, string[]> = {};
-  for (const name of order) upstream[name] = graph.inNeighbors(name);
+  const order = topologicalOrder(inbound);
+  if (order.length < inbound.size) throw cycleError(inbound, new Set(order), pipeline);
+  const upstream: Record<string, string[]> = Object.create(null);
+  for (const name of order) upstream[name] = [...inbound.get(name)!];
   return { order, upstream };
+}
+
+/** Kahn's algorithm, ties broken by declaration order; the stages on or behind a cycle are left out. */
+function topologicalOrder(inbound: Map<string, Set<string>>): string[] {
+  const outbound = outboundOf(inbound);
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  for (const [name, from] of inbound) {
+    waiting.set(name, from.size);
+    if (from.size === 0) ready.push(name);
+  }
+  const order: string[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const name = ready[i]!;
+    order.push(name);
+    for (const next of outbound.get(name)!) {
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  return order;
+}
+
+function outboundOf(inbound: Map<string, Set<string>>): Map<string, string[]> {
+  const outbound = new Map<string, string[]>();
+  for (const name of inbound.keys()) outbound.set(name, []);
+  for (const [name, from] of inbound) for (const u of from) outbound.get(u)!.push(name);
+  return outbound;
 }
 
 interface OutputIndex {
@@ -95,38 +127,42 @@ function ancestors(p: string): string[] {
   return result;
 }
 
-function cycleError(graph: DirectedGraph, pipeline: Pipeline): PipelineError {
-  const cycle = findCycle(graph)!;
+function cycleError(inbound: Map<string, Set<string>>, ordered: Set<string>, pipeline: Pipeline): PipelineError {
+  const cycle = findCycle(inbound, ordered);
   const first = pipeline.stages.find((s) => s.name === cycle[0])!;
   return new PipelineError(first.loc.file, first.loc.line, first.loc.col,
-    `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
+    `dependency cycle: ${describeCycle(cycle)}`);
 }
 
-/** One cycle as a list of stage names, by depth-first search. */
-function findCycle(graph: DirectedGraph): string[] | undefined {
-  const state = new Map<string, 'open' | 'done'>();
-  const stack: string[] = [];
-  const visit = (node: string): string[] | undefined => {
-    state.set(node, 'open');
-    stack.push(node);
-    for (const next of graph.outNeighbors(node)) {
-      if (state.get(next) === 'open') return stack.slice(stack.indexOf(next));
-      if (!state.has(next)) {
-        const found = visit(next);
-        if (found) return found;
-      }
-    }
-    stack.pop();
-    state.set(node, 'done');
-    return undefined;
-  };
-  for (const node of graph.nodes()) {
-    if (!state.has(node)) {
-      const found = visit(node);
-      if (found) return found;
-    }
+const CYCLE_SHOWN = 12;
+
+/** `a -> b -> a`; a cycle through thousands of stages is shortened to its ends and its length. */
+function describeCycle(cycle: string[]): string {
+  const closed = [...cycle, cycle[0]!];
+  if (closed.length <= CYCLE_SHOWN) return closed.join(' -> ');
+  const half = CYCLE_SHOWN / 2;
+  return `${closed.slice(0, half).join(' -> ')} -> ... (${cycle.length - CYCLE_SHOWN + 1} more) -> ${closed.slice(-half).join(' -> ')} (${cycle.length} stages)`;
+}
+
+/**
+ * One cycle among the stages Kahn's algorithm could not order. Each of them has an upstream stage that is
+ * also unordered, so following upstream links from any of them must come back to a stage already seen.
+ */
+function findCycle(inbound: Map<string, Set<string>>, ordered: Set<string>): string[] {
+  const start = [...inbound.keys()].find((n) => !ordered.has(n))!;
+  const seenAt = new Map<string, number>();
+  const path: string[] = [];
+  let node = start;
+  while (!seenAt.has(node)) {
+    seenAt.set(node, path.length);
+    path.push(node);
+    node = [...inbound.get(node)!].find((u) => !ordered.has(u))!;
   }
-  return undefined;
+  // the path ran upstream: reverse it so the message reads in the direction data flows, from the first declared
+  const cycle = path.slice(seenAt.get(node)).reverse();
+  const onCycle = new Set(cycle);
+  const firstDeclared = cycle.indexOf([...inbound.keys()].find((n) => onCycle.has(n))!);
+  return [...cycle.slice(firstDeclared), ...cycle.slice(0, firstDeclared)];
 }
 
 /** A stage reading its own output would never be up to date (what it writes changes what it read). */

@@ -12,18 +12,18 @@ export interface Selectable {
   upstream: Record<string, string[]>;
 }
 
-/** The named stages themselves (no upstream). */
+/** The named stages themselves (no upstream). Groups are expanded with an explicit stack (they may nest deeply). */
 export function matchTargets(targets: string[], g: Selectable): string[] {
   const chosen = new Set<string>();
-  const visitingGroups = new Set<string>();
-  const add = (target: string) => {
-    const group = g.groups[target];
+  const expandedGroups = new Set<string>();
+  const stack = [...targets].reverse();
+  while (stack.length) {
+    const target = stack.pop()!;
+    const group = Object.hasOwn(g.groups, target) ? g.groups[target] : undefined;
     if (group) {
-      if (visitingGroups.has(target)) return;
-      visitingGroups.add(target);
-      group.forEach(add);
-      visitingGroups.delete(target);
-      return;
+      if (!expandedGroups.has(target)) for (let i = group.length - 1; i >= 0; i--) stack.push(group[i]!);
+      expandedGroups.add(target);
+      continue;
     }
     const matched = namesFor(target, g);
     if (matched.length === 0 && !isDeclaredElsewhere(target, g)) {
@@ -31,13 +31,12 @@ export function matchTargets(targets: string[], g: Selectable): string[] {
       throw new UserError(`unknown target '${target}'${didYouMean(target, candidates)}; see 'pipe list'`);
     }
     for (const name of matched) chosen.add(name);
-  };
-  targets.forEach(add);
+  }
   return g.names.filter((n) => chosen.has(n));
 }
 
 function namesFor(target: string, g: Selectable): string[] {
-  if (g.upstream[target]) return [target];
+  if (Object.hasOwn(g.upstream, target)) return [target];
   const instances = g.names.filter((n) => g.templates[n] === target);
   if (instances.length) return instances;
   if (isGlob(target)) {
@@ -60,13 +59,14 @@ export function withUpstream(targets: string[], g: Selectable): string[] {
     const name = stack.pop()!;
     if (needed.has(name)) continue;
     needed.add(name);
-    stack.push(...(g.upstream[name] ?? []));
+    if (Object.hasOwn(g.upstream, name)) for (const u of g.upstream[name]!) stack.push(u);
   }
   return g.names.filter((n) => needed.has(n));
 }
 
 export function defaultTargets(g: Selectable): string[] {
-  if (g.groups.default) return ['default'];
-  const hasDownstream = new Set(Object.values(g.upstream).flat());
+  if (Object.hasOwn(g.groups, 'default')) return ['default'];
+  const hasDownstream = new Set<string>();
+  for (const name of g.names) for (const u of g.upstream[name] ?? []) hasDownstream.add(u);
   return g.names.filter((n) => !hasDownstream.has(n));
 }

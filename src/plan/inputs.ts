@@ -34,7 +34,7 @@ export async function stageInputs(
   beforeRead?: (rel: string) => void,
 ): Promise<StageInputs> {
   const missing: string[] = [];
-  const deps: Record<string, string> = {};
+  const deps: Record<string, string> = Object.create(null); // a file may be named __proto__
   for (const dep of stage.deps) {
     const files = expandDep(ctx, dep, stage);
     if (files.length === 0) deps[dep] = NO_MATCH;

@@ -1,20 +1,22 @@
 /** pipeline.yaml → Pipeline: parse with positions, check the schema, interpolate, expand foreach/when. */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { isMap, isScalar, parse as parseYaml } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import {
   ExpansionBudget, ExpansionLimitError, InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
 } from './interpolate.js';
 import { resolveGroups } from './groups.js';
+import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
-import { isGlob, PathEscapeError, projectPath } from './paths.js';
+import { isGlob, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { attachPools } from './pools.js';
+import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
+import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
-import { errorAt, readYamlSource, type YamlPath, type YamlSource } from './source.js';
+import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
 import { validateSchema } from './validate.js';
 
@@ -79,6 +81,9 @@ class Loader {
       stageNames: [...templates.map(([n]) => n), ...stages.map((s) => s.name)],
     });
     this.globbed ||= groups.globbed;
+    this.checkGroupCycles(groups.groups);
+    this.checkArgs();
+    for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
     const pipeline: Pipeline = {
@@ -99,7 +104,8 @@ class Loader {
   // ---- vars ----
 
   private resolveVars(sets: Record<string, unknown>): Record<string, unknown> {
-    const declared: Record<string, unknown> = { ...(this.raw.vars ?? {}) };
+    // null-prototype maps: a var named __proto__ or constructor is a var like any other
+    const declared: Record<string, unknown> = Object.assign(Object.create(null), this.raw.vars ?? {});
     for (const [name, file] of Object.entries(this.raw.imports ?? {})) {
       declared[name] = this.readImport(name, file);
     }
@@ -110,7 +116,7 @@ class Loader {
       }
       declared[name] = likeDeclared(declared[name], value);
     }
-    const resolved: Record<string, unknown> = {};
+    const resolved: Record<string, unknown> = Object.create(null);
     const resolving = new Set<string>();
     const resolveOne = (name: string): unknown => {
       if (name in resolved) return resolved[name];
@@ -133,12 +139,15 @@ class Loader {
     const rel = this.guardPath(file, ['imports', name]);
     if (rel === undefined) return {};
     this.imports.push(rel);
+    let bytes: Buffer;
     try {
-      return parseYaml(readFileSync(path.join(this.root, rel), 'utf8'));
+      bytes = readRegularFile(path.join(this.root, rel), { within: [this.root, ...this.allowOutside] });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw errorAt(this.src, ['imports', name], `cannot load '${file}': ${code === 'ENOENT' ? 'file not found' : (err as Error).message.split('\n')[0]}`);
+      if (!(err instanceof UnreadableFileError)) throw err;
+      throw errorAt(this.src, ['imports', name], `cannot load '${file}': ${err.message}`);
     }
+    // the same checks as the pipeline file (aliases, duplicate keys, tags), with errors located in the import
+    return parseYamlSource(decodeUtf8(bytes, rel), rel).value;
   }
 
   private interpolateDeep(value: unknown, lookup: Lookup, at: YamlPath): unknown {
@@ -154,6 +163,7 @@ class Loader {
     const raw = { ...DEFAULT_CACHE, ...(this.raw.cache ?? {}) };
     const absolute = (key: keyof typeof DEFAULT_CACHE) => {
       const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup, { budget: this.budget }), raw[key]), ['cache', key]);
+      this.refuse(rel === undefined ? undefined : cacheRootProblem(key, rel, this.protectedPaths), ['cache', key]);
       return path.join(this.root, rel ?? DEFAULT_CACHE[key]);
     };
     return { hfHome: absolute('hf_home'), torchHome: absolute('torch_home'), mlxHome: absolute('mlx_home') };
@@ -230,7 +240,7 @@ class Loader {
         mem: raw.resources?.mem === undefined ? 0 : parseMemory(raw.resources.mem),
       },
       network: raw.network,
-      log: raw.log === undefined ? undefined : this.guardPath(this.guard([...at, 'log'], () => interpolateString(raw.log!, lookup, { budget: this.budget }), raw.log), [...at, 'log']),
+      log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, [...at, 'log']),
       job: origin.job,
       template: origin.template,
       foreach: raw.foreach,
@@ -279,6 +289,7 @@ class Loader {
     const spec = result.data;
     if ('to' in spec) {
       const to = this.guardPath(spec.to, [...at, 'to']);
+      if (to !== undefined && this.refuse(outputProblem(to, this.protectedPaths), [...at, 'to'])) return undefined;
       return to === undefined ? undefined : { ...spec, to };
     }
     return spec;
@@ -295,6 +306,7 @@ class Loader {
       if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);
       const outside = globsAllowed ? this.allowedOutside(p) : undefined;
       const rel = outside ?? this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
+      if (rel !== undefined && !globsAllowed && this.refuse(outputProblem(rel, this.protectedPaths), [...at, Math.min(i, items.length - 1)])) return;
       if (rel !== undefined) result.push(rel);
     });
     return [...new Set(result)];
@@ -309,7 +321,7 @@ class Loader {
   }
 
   private params(names: string[], lookup: Lookup, at: YamlPath): Record<string, unknown> {
-    const params: Record<string, unknown> = {};
+    const params: Record<string, unknown> = Object.create(null);
     names.forEach((name, i) => {
       const found = lookup(name);
       if (found.found) params[name] = found.value;
@@ -345,6 +357,10 @@ class Loader {
     for (const stage of stages) {
       const at = ['stages', stage.template ?? stage.name, 'needs'];
       stage.needs = [...new Set(stage.needs.flatMap((need, i) => {
+        if (need === stage.name || need === stage.template) {
+          this.errors.push(errorAt(this.src, [...at, i], `stage '${stage.template ?? stage.name}' lists itself in needs; a stage cannot wait for itself`));
+          return [];
+        }
         if (byName.has(need)) return [need];
         const instances = byTemplate.get(need);
         if (instances) {
@@ -357,6 +373,23 @@ class Loader {
         return [];
       }))].filter((n) => n !== stage.name);
     }
+  }
+
+  private checkGroupCycles(groups: Record<string, string[]>): void {
+    const cycle = findGroupCycle(new Map(Object.entries(groups)));
+    if (cycle) {
+      const around = [...cycle.groups, cycle.groups[0]].join(' -> ');
+      this.errors.push(errorAt(this.src, ['groups', cycle.closingGroup], `group cycle: ${around}; a group cannot contain itself`));
+    }
+  }
+
+  /** A shorthand flag sets a var: that var must exist, or `--media x` would be accepted and do nothing. */
+  private checkArgs(): void {
+    (this.raw.args ?? []).forEach((arg, i) => {
+      if (arg.var in this.vars) return;
+      const known = Object.keys(this.vars);
+      this.errors.push(errorAt(this.src, ['args', i, 'var'], `args: ${arg.flags.join('/')} sets unknown var '${arg.var}'${didYouMean(arg.var, known)}; declared: ${known.join(', ') || 'none'}`));
+    });
   }
 
   // ---- error plumbing ----
@@ -380,9 +413,25 @@ class Loader {
   /** A dep outside the project under an `allow_outside` folder: kept as an absolute path. */
   private allowedOutside(p: string): string | undefined {
     const absolute = path.resolve(this.root, p);
-    const inside = (dir: string) => absolute === dir || absolute.startsWith(dir + path.sep);
+    const inside = (dir: string) => isWithinFolder(dir, absolute);
     if (inside(this.root)) return undefined;
     return this.allowOutside.some(inside) ? absolute : undefined;
+  }
+
+  /** What pipe must never write: the pipeline file, its imports (and .git, .pipe: see reserved-paths.ts). */
+  private get protectedPaths(): Protected {
+    return { pipelineFile: path.basename(this.src.file), imports: this.imports };
+  }
+
+  /** Records `problem` (if any) as an error at `at`; true when there was one. */
+  private refuse(problem: string | undefined, at: YamlPath): boolean {
+    if (problem !== undefined) this.errors.push(errorAt(this.src, at, problem));
+    return problem !== undefined;
+  }
+
+  private logPath(raw: string, lookup: Lookup, at: YamlPath): string | undefined {
+    const rel = this.guardPath(this.guard(at, () => interpolateString(raw, lookup, { budget: this.budget }), raw), at);
+    return rel !== undefined && this.refuse(logProblem(rel, this.protectedPaths), at) ? undefined : rel;
   }
 
   private guardPath(p: string, at: YamlPath): string | undefined {

@@ -27,6 +27,12 @@ function isPlainRelative(p: string): boolean {
   return p.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 
+/** `p` is the absolute folder `dir` or lies below it; `dir` may be `/` (then every absolute path does). */
+export function isWithinFolder(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
 export function isInside(parent: string, child: string): boolean {
   return parent === '.' || child === parent || child.startsWith(parent + '/');
 }

@@ -1,9 +1,8 @@
 /** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
-import { readFileSync, statSync } from 'node:fs';
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { PipelineError } from '../util/errors.js';
+import { MAX_SOURCE_BYTES, readRegularFile, UnreadableFileError } from './safe-read.js';
 
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_ALIAS_COUNT = 1000;
 
 export interface YamlSource {
@@ -29,7 +28,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   try {
     // the yaml package checks unique keys by comparing each key with all before it (quadratic: seconds on a
     // 10,000-stage file); rejectDuplicateKeys does it with a set
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true });
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, resolveKnownTags: false });
   } catch (err) {
     throw nestingError(file, err);
   }
@@ -40,6 +39,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     throw new PipelineError(file, pos?.line, pos?.col, `invalid YAML: ${firstLine(first.message)}`);
   }
   rejectDuplicateKeys(doc, lines, file);
+  rejectUnknownTags(doc, lines, file);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -73,6 +73,19 @@ function rejectDuplicateKeys(doc: Document, lines: LineCounter, file: string): v
       return undefined;
     },
   });
+}
+
+/**
+ * A tag other than YAML's core ones (`!foo`, `!!binary`, `!!set`) is an error. The yaml package only warns
+ * of a tag it cannot resolve and drops it; with resolveKnownTags off, the non-core ones it knows (bytes, sets,
+ * timestamps: values no field of a pipeline takes) are reported the same way.
+ */
+function rejectUnknownTags(doc: Document, lines: LineCounter, file: string): void {
+  const unresolved = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (!unresolved) return;
+  const pos = lines.linePos(unresolved.pos[0]);
+  const tag = unresolved.message.replace(/^Unresolved tag: /, '').replace(/^tag:yaml\.org,2002:/, '!!');
+  throw new PipelineError(file, pos.line, pos.col, `unsupported YAML tag '${tag}': only the core tags (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) are accepted; quote the value if the '!' is part of it`);
 }
 
 /** YAML forbids C0 control characters other than tab and line breaks; a NUL would reach a command as garbage. */
@@ -115,14 +128,16 @@ function recursiveAliasPosition(doc: Document, lines: LineCounter): { line: numb
 function readUtf8(file: string, displayName: string): string {
   let bytes: Buffer;
   try {
-    const size = statSync(file).size;
-    if (size > MAX_FILE_BYTES) throw new PipelineError(displayName, undefined, undefined, `file is ${size} bytes; the limit is ${MAX_FILE_BYTES}`);
-    bytes = readFileSync(file);
+    bytes = readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES });
   } catch (err) {
-    if (err instanceof PipelineError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PipelineError(displayName, undefined, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? err}`);
+    if (err instanceof UnreadableFileError) throw new PipelineError(displayName, undefined, undefined, err.message);
+    throw err;
   }
+  return decodeUtf8(bytes, displayName);
+}
+
+/** The text of a source file; invalid UTF-8 is an error at the first bad byte. */
+export function decodeUtf8(bytes: Buffer, displayName: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

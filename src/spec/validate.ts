@@ -12,7 +12,9 @@ export function validateSchema(src: YamlSource): RawPipeline {
     throw errorAt(src, [], 'the pipeline file must be a YAML map with `version: 1` and `stages:`');
   }
   const result = pipelineSchema.safeParse(src.value, { reportInput: true }); // without it every wrong type reads as missing
-  if (result.success) return result.data;
+  // the schema only checks (no defaults, no transforms), and zod rebuilds records by assignment, which
+  // drops a key named __proto__: the parsed document itself is the checked value
+  if (result.success) return src.value as RawPipeline;
   const errors = result.error.issues.slice(0, MAX_REPORTED).map((issue) => issueToError(src, issue));
   throw errors.length === 1 ? errors[0]! : new PipelineErrors(errors);
 }

@@ -3,7 +3,8 @@
  * makes `pipe validate` and `pipe run` exit 2 with a message naming the file and LINE:COL and containing the
  * fragment listed in corpus/expect.json; never a stack trace or an "internal error".
  */
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync, openSync, ftruncateSync, closeSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { pipeSync, removeProject, stackLines, tempProject } from './helpers.js';
@@ -13,8 +14,22 @@ const expected = JSON.parse(readFileSync(path.join(CORPUS, 'expect.json'), 'utf8
 const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
 const LOCATED = /pipeline\.yaml:\d+:\d+: /;
 
-const dir = tempProject('corpus');
-afterAll(() => removeProject(dir));
+const dir = tempProject('corpus', { 'config/models.yaml': 'whisper: {hf: a/b}\n' });
+const outside = tempProject('corpus-outside', { 'secret.yaml': 'token: x\n' });
+afterAll(() => {
+  removeProject(dir);
+  removeProject(outside);
+});
+
+/** The special files the import-* entries name: never opened for reading (a FIFO would block, /dev/zero never ends). */
+function makeSpecialFiles(root: string): void {
+  mkdirSync(path.join(root, 'special'), { recursive: true });
+  execFileSync('mkfifo', [path.join(root, 'special/fifo')]);
+  symlinkSync('/dev/zero', path.join(root, 'special/zero'));
+  symlinkSync(path.join(outside, 'secret.yaml'), path.join(root, 'special/outside.yaml'));
+  symlinkSync('loop.yaml', path.join(root, 'special/loop.yaml'));
+}
+makeSpecialFiles(dir);
 
 function check(args: string[], fragment: string, located = true): void {
   const r = pipeSync(dir, args);
@@ -58,6 +73,25 @@ describe('corpus of broken pipeline files', () => {
     lines.push('stages:', '  a:', '    cmd: echo ${missing}');
     writeFileSync(path.join(dir, 'pipeline.yaml'), lines.join('\n') + '\n');
     check(['validate'], "unknown var 'missing'");
+  });
+
+  // each is refused before it is read: a FIFO with no writer or /dev/zero would otherwise hang pipe
+  test.each([
+    ['a FIFO', 'fifo', 'is a FIFO'],
+    ['a symlink to /dev/zero', 'zero', 'is a character device'],
+    ['a symlink loop', 'loop', 'a symlink loop'],
+  ])('a pipeline.yaml that is %s is a clear error, never opened for reading', (_what, kind, fragment) => {
+    const sub = tempProject('corpus-special');
+    const file = path.join(sub, 'pipeline.yaml');
+    if (kind === 'fifo') execFileSync('mkfifo', [file]);
+    else symlinkSync(kind === 'zero' ? '/dev/zero' : 'pipeline.yaml', file);
+    for (const args of [['validate'], ['run'], ['status'], ['-f', 'pipeline.yaml', 'validate']]) {
+      const r = pipeSync(sub, args, {}, 20_000);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`pipeline.yaml: ${fragment}`);
+      expect(stackLines(r.stderr)).toEqual([]);
+    }
+    rmSync(sub, { recursive: true, force: true });
   });
 
   test('a pipeline.yaml that is a folder is an error, not a crash', () => {
