@@ -9,6 +9,7 @@ import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
+import { ensureStateDir } from './state/state-dir.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
@@ -61,6 +62,7 @@ export function findPipelineFile(explicit: string | undefined, cwd = process.cwd
 export async function openProject(file: string, sets: Record<string, unknown>, opts: { useCompiled?: boolean } = {}): Promise<Project> {
   const root = path.dirname(file);
   const stateDir = path.join(root, STATE_DIR);
+  tryEnsureStateDir(stateDir);
   const text = readFileSync(file);
   const cacheFile = path.join(stateDir, 'compiled', `${compiledKey(text, sets)}.json`);
   const compiled = (opts.useCompiled ?? true) ? readCompiled(cacheFile, root) : undefined;
@@ -120,6 +122,15 @@ function fileTime(file: string): number {
     return statSync(file).mtimeMs;
   } catch {
     return 0;
+  }
+}
+
+/** A read-only project still answers status, list and the like. */
+function tryEnsureStateDir(stateDir: string): void {
+  try {
+    ensureStateDir(stateDir);
+  } catch {
+    /* reported by whatever has to write there */
   }
 }
 

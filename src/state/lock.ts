@@ -3,11 +3,12 @@
  * says for whom; a lock whose process is gone (killed run) is taken over automatically.
  */
 import { hostname } from 'node:os';
-import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../util/alive.js';
 import { recoverAfterCrash, RECOVER_MARKER } from './recover.js';
+import { ensureStateDir } from './state-dir.js';
 
 export interface LockHolder {
   pid: number;
@@ -32,7 +33,7 @@ export async function acquireLock(
     outputDirs?: readonly string[];
   },
 ): Promise<Lock> {
-  mkdirSync(stateDir, { recursive: true });
+  ensureStateDir(stateDir);
   const file = path.join(stateDir, 'lock');
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: opts.command };
   let announced = false;
