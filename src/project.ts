@@ -146,6 +146,12 @@ function fileHash(file: string): string {
   }
 }
 
+function outputsOf(stages: Stage[]): Record<string, readonly string[]> {
+  const outs: Record<string, readonly string[]> = {};
+  for (const s of stages) if (s.outs.length) outs[s.name] = s.outs;
+  return outs;
+}
+
 function toProject(root: string, file: string, stateDir: string, c: Compiled): Project {
   const stages = new Map(c.pipeline.stages.map((s) => [s.name, s]));
   const templates: Record<string, string> = {};
@@ -157,7 +163,7 @@ function toProject(root: string, file: string, stateDir: string, c: Compiled): P
     pipeline: c.pipeline,
     graph: c.graph,
     stages,
-    selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream },
+    selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream, outs: outputsOf(c.pipeline.stages), root },
     args: c.args,
     imports: Object.keys(c.imports),
     globbed: c.globbed ?? false,
