@@ -14,6 +14,7 @@ import type { LoadResult } from './spec/load.js';
 import type { Pipeline, Stage } from './spec/types.js';
 import { redactorFor } from './report/redact.js';
 import { readRegularFile, regularFileProblem } from './spec/safe-read.js';
+import { ensureStateDir } from './state/state-dir.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
@@ -74,6 +75,7 @@ function checkedPipelineFile(file: string, shown: string): string {
 export async function openProject(file: string, sets: Record<string, unknown>, opts: { useCompiled?: boolean } = {}): Promise<Project> {
   const root = path.dirname(file);
   const stateDir = path.join(root, STATE_DIR);
+  tryEnsureStateDir(stateDir);
   const text = readFileSync(file);
   const cacheFile = path.join(stateDir, 'compiled', `${compiledKey(text, sets)}.json`);
   const useCompiled = opts.useCompiled ?? true;
@@ -173,6 +175,15 @@ function fileTime(file: string): number {
   }
 }
 
+/** A read-only project still answers status, list and the like. */
+function tryEnsureStateDir(stateDir: string): void {
+  try {
+    ensureStateDir(stateDir);
+  } catch {
+    /* reported by whatever has to write there */
+  }
+}
+
 function isFile(file: string): boolean {
   return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
@@ -190,6 +201,12 @@ function fileHash(file: string): string {
   }
 }
 
+function outputsOf(stages: Stage[]): Record<string, readonly string[]> {
+  const outs: Record<string, readonly string[]> = {};
+  for (const s of stages) if (s.outs.length) outs[s.name] = s.outs;
+  return outs;
+}
+
 function toProject(root: string, file: string, stateDir: string, c: Compiled, text: Buffer): Project {
   const stages = new Map(c.pipeline.stages.map((s) => [s.name, s]));
   const templates: Record<string, string> = {};
@@ -201,7 +218,7 @@ function toProject(root: string, file: string, stateDir: string, c: Compiled, te
     pipeline: c.pipeline,
     graph: c.graph,
     stages,
-    selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream },
+    selectable: { names: c.graph.order, groups: c.pipeline.groups, templates, upstream: c.graph.upstream, outs: outputsOf(c.pipeline.stages), root },
     args: c.args,
     imports: Object.keys(c.imports),
     loadedFrom: { text, imports: c.imports },

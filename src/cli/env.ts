@@ -1,19 +1,16 @@
 /** pipe env [STAGE]: the environment pipe gives a stage, as shell-sourceable lines. */
 import { cacheVariables, isSecretName, stageVariables } from '../exec/environment.js';
 import { shellQuote } from '../spec/interpolate.js';
-import { UserError } from '../util/errors.js';
-import { didYouMean } from '../util/suggest.js';
 import type { GlobalOptions } from './options.js';
-import { open } from './session.js';
+import { oneStage, openWithShorthands } from './session.js';
 
-export async function envCommand(stageName: string | undefined, opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
-  const project = await open(globals, opts.set);
+export async function envCommand(words: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const { project, targets } = await openWithShorthands(globals, opts.set, words);
   let vars: Record<string, string>;
-  if (stageName === undefined) {
+  if (targets.length === 0) {
     vars = { ...project.pipeline.env, ...cacheVariables(project.pipeline) };
   } else {
-    const stage = project.stages.get(stageName);
-    if (!stage) throw new UserError(`unknown stage '${stageName}'${didYouMean(stageName, project.stages.keys())}`);
+    const stage = project.stages.get(oneStage(project, targets, 'env'))!;
     const fetchStages = new Set(project.pipeline.stages.filter((s) => s.fetch).map((s) => s.name));
     vars = stageVariables(project.pipeline, stage, fetchStages);
   }

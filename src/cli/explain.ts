@@ -4,11 +4,9 @@ import { EXECUTABLE_MARK, stageInputs } from '../plan/inputs.js';
 import { depChange } from '../plan/reasons.js';
 import { isSecretName } from '../exec/environment.js';
 import { stableStringify } from '../util/stable-json.js';
-import { UserError } from '../util/errors.js';
-import { didYouMean } from '../util/suggest.js';
 import type { GlobalOptions } from './options.js';
 import type { KeyParts } from '../state/records.js';
-import { open, selectStages } from './session.js';
+import { oneStage, openWithShorthands, selectStages } from './session.js';
 import { stageStates } from './states.js';
 
 interface Row {
@@ -19,10 +17,10 @@ interface Row {
   changed: boolean;
 }
 
-export async function explainCommand(name: string, opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
-  const project = await open(globals, opts.set);
-  const stage = project.stages.get(name);
-  if (!stage) throw new UserError(`unknown stage '${name}'${didYouMean(name, project.stages.keys())}`);
+export async function explainCommand(words: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const { project, targets } = await openWithShorthands(globals, opts.set, words);
+  const name = oneStage(project, targets, 'explain');
+  const stage = project.stages.get(name)!;
   const states = await stageStates(project, selectStages(project, [name]));
   const verdict = states.find((s) => s.name === name)!;
   const engine = openEngine(project);
@@ -62,7 +60,7 @@ export async function explainCommand(name: string, opts: { set: string[] }, glob
 
 /** A dep's row says in words what changed of it (content, exec bit), with the hashes when the content did. */
 function changeShown(r: Row, before: KeyParts, now: KeyParts): string {
-  const values = `${short(r.before)} -> ${short(r.now)}`;
+  const values = changedText(r.before, r.now);
   if (r.part !== 'dep') return values;
   const words = depChange(r.name, before.deps[r.name], now.deps[r.name]).replace(`dep ${r.name} `, '');
   return /changed|missing|new|removed/.test(words) ? `${words}: ${values}` : words;
@@ -81,6 +79,24 @@ function keys(a: Record<string, unknown> | undefined, b: Record<string, unknown>
   return [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].sort();
 }
 
+const SHOWN = 100;
+
 function short(text: string): string {
-  return text.length > 100 ? text.slice(0, 97) + '...' : text;
+  return text.length > SHOWN ? text.slice(0, SHOWN - 1) + '…' : text;
+}
+
+/** 'before -> now', where long values are cut to the same window around their first difference. */
+function changedText(before: string, now: string): string {
+  const [a, b] = aroundFirstDifference(before, now);
+  return `${a} -> ${b}`;
+}
+
+/** Both sides cut to at most `width` characters starting a little before where they first differ, with … marks. */
+export function aroundFirstDifference(a: string, b: string, width = SHOWN, lead = 30): [string, string] {
+  if (a.length <= width && b.length <= width) return [a, b];
+  let first = 0;
+  while (first < a.length && first < b.length && a[first] === b[first]) first++;
+  const start = first <= lead ? 0 : first - lead;
+  const cut = (s: string) => `${start > 0 ? '…' : ''}${s.slice(start, start + width)}${start + width < s.length ? '…' : ''}`;
+  return [cut(a), cut(b)];
 }

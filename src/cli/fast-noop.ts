@@ -145,9 +145,8 @@ function report(snapshot: Snapshot, invocation: Invocation, ms: number): void {
     process.stdout.write(lines.join('\n') + '\n');
     return;
   }
-  if (invocation.quiet) return;
-  const lines = snapshot.stages.map((stage) => `· ${stage}  0ms  up to date`);
-  if (snapshot.outputsNote) lines.push(snapshot.outputsNote);
+  const lines = invocation.quiet ? [] : snapshot.stages.map((stage) => `· ${stage}  0ms  up to date`);
+  if (snapshot.outputsNote && !invocation.quiet) lines.push(snapshot.outputsNote);
   lines.push(`0 ran, ${snapshot.stages.length} up to date in ${ms}ms`);
   process.stderr.write(lines.join('\n') + '\n');
 }

@@ -9,6 +9,7 @@ import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { stageStates } from './states.js';
 import { UserError } from '../util/errors.js';
+import { terminalWidth } from '../report/format.js';
 
 interface GraphOptions {
   format?: VizFormat;
@@ -40,7 +41,7 @@ export async function graphCommand(targets: string[], opts: GraphOptions, global
   const output = await render(graph, format, {
     status: !!opts.status,
     color,
-    width: toFile ? 80 : process.stdout.columns || 80,
+    width: toFile ? 80 : terminalWidth(process.stdout) ?? 80,
     collapse: opts.collapse,
     // the terminal drawing needs no heading: the user just typed the command
     title: format === 'ascii' ? undefined : graphTitle(project, targets),

@@ -1,10 +1,13 @@
 /** pipe list: stages, groups and pools with their descriptions. */
 import type { GlobalOptions } from './options.js';
-import { open } from './session.js';
+import { matchTargets } from '../graph/select.js';
+import { openWithShorthands } from './session.js';
 
-export async function listCommand(opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
-  const project = await open(globals, opts.set);
-  const stages = project.graph.order.map((name) => {
+/** Targets narrow the list to the stages they name (no upstream). */
+export async function listCommand(words: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+  const { project, targets } = await openWithShorthands(globals, opts.set, words);
+  const names = targets.length ? matchTargets(targets, project.selectable) : project.graph.order;
+  const stages = names.map((name) => {
     const s = project.stages.get(name)!;
     return {
       name, kind: s.fetch ? 'fetch' : 'cmd', desc: s.desc ?? '', job: s.job, upstream: project.graph.upstream[name] ?? [],

@@ -7,13 +7,23 @@ import { installStartupSignals } from './signals.js';
 
 installStartupSignals(); // already done by bin/pipe.js; this covers running dist/cli/main.js directly
 
+function wantsHelp(argv: string[]): boolean {
+  const args = argv.slice(2);
+  return args.includes('--help') || args.includes('-h') || args[0] === 'help';
+}
+
 const VERSION = '0.1.0';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function program(): Command {
+/** The commands that take targets and the pipeline's shorthands: one grammar for all of them. */
+function withShorthands(cmd: Command, shorthands: string): Command {
+  return cmd.allowUnknownOption(true).addHelpText('after', shorthands);
+}
+
+function program(shorthands: string): Command {
   const cli = new Command('pipe')
     .description('Declarative, content-hashed, incremental pipelines for ML and media')
     .version(VERSION, '--version')
@@ -25,7 +35,7 @@ function program(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  cli.command('run')
+  withShorthands(cli.command('run'), shorthands)
     .description('bring the targets and everything upstream up to date')
     .argument('[TARGET...]', 'stage names, group names or globs (default: the group "default", else every sink)')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
@@ -36,25 +46,22 @@ function program(): Command {
     .option('--offline', 'no network for fetch stages: a model that is not cached is an error')
     .option('--no-network', 'run command stages with networking cut off (unshare -n); only fetch stages may reach the network')
     .option('--watch', 'after the run, watch the deps and rerun what a change affects')
-    .allowUnknownOption(true)
-    .addHelpText('after', '\nShorthand options declared under `args:` in pipeline.yaml (e.g. --media FILE) are accepted too.')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
-  cli.command('status')
-    .allowUnknownOption(true)
+  withShorthands(cli.command('status'), shorthands)
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
     .action(async (targets: string[], opts, cmd: Command) => (await import('./status.js')).statusCommand(targets, opts, globals(cmd)));
 
-  cli.command('explain')
+  withShorthands(cli.command('explain'), shorthands)
     .description('why the stage would or would not run: every part of its key against the last run')
-    .argument('<STAGE>')
+    .usage('[options] STAGE')
+    .argument('<STAGE...>', 'a stage name or an output path it produces')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .action(async (stage: string, opts, cmd: Command) => (await import('./explain.js')).explainCommand(stage, opts, globals(cmd)));
+    .action(async (words: string[], opts, cmd: Command) => (await import('./explain.js')).explainCommand(words, opts, globals(cmd)));
 
-  cli.command('graph')
-    .allowUnknownOption(true)
+  withShorthands(cli.command('graph'), shorthands)
     .description('draw the DAG')
     .argument('[TARGET...]')
     .addOption(new Option('--format <FORMAT>', 'output format (default: from the -o extension, else ascii)').choices(['ascii', 'dot', 'mermaid', 'json', 'html', 'svg', 'png']))
@@ -64,24 +71,26 @@ function program(): Command {
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
     .action(async (targets: string[], opts, cmd: Command) => (await import('./graph.js')).graphCommand(targets, opts, globals(cmd)));
 
-  cli.command('list')
+  withShorthands(cli.command('list'), shorthands)
     .description('stages and groups with their descriptions')
+    .argument('[TARGET...]', 'only these stages')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .action(async (opts, cmd: Command) => (await import('./list.js')).listCommand(opts, globals(cmd)));
+    .action(async (words: string[], opts, cmd: Command) => (await import('./list.js')).listCommand(words, opts, globals(cmd)));
 
-  cli.command('validate')
+  withShorthands(cli.command('validate'), shorthands)
     .description('check the pipeline file: schema, references, cycles, output clashes')
+    .argument('[TARGET...]', 'also check that these targets select stages')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .action(async (opts, cmd: Command) => (await import('./validate.js')).validateCommand(opts, globals(cmd)));
+    .action(async (words: string[], opts, cmd: Command) => (await import('./validate.js')).validateCommand(words, opts, globals(cmd)));
 
-  cli.command('env')
+  withShorthands(cli.command('env'), shorthands)
     .description('the environment a stage runs under, as shell-sourceable KEY=value lines')
-    .argument('[STAGE]')
+    .usage('[options] [STAGE]')
+    .argument('[STAGE...]', 'a stage name or an output path it produces (default: what every stage gets)')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .action(async (stage: string | undefined, opts, cmd: Command) => (await import('./env.js')).envCommand(stage, opts, globals(cmd)));
+    .action(async (words: string[], opts, cmd: Command) => (await import('./env.js')).envCommand(words, opts, globals(cmd)));
 
-  cli.command('clean')
-    .allowUnknownOption(true)
+  withShorthands(cli.command('clean'), shorthands)
     .description('remove the outputs of the targets (they stay in the cache and are restored by the next run)')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
@@ -109,7 +118,8 @@ function globals(cmd: Command): GlobalOptions {
 async function main(argv: string[]): Promise<number> {
   redactStandardStreams(redactorFor(process.cwd()));
   try {
-    await program().parseAsync(argv);
+    const shorthands = wantsHelp(argv) ? await (await import('./shorthand-help.js')).shorthandHelp(argv) : '';
+    await program(shorthands).parseAsync(argv);
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {
     return reportError(err, argv.includes('-v') || argv.includes('--verbose'));

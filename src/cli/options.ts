@@ -17,7 +17,11 @@ export interface DeclaredArg {
   help?: string;
 }
 
-/** KEY=VALUE; a value in [brackets] is a YAML list, anything else a string. */
+/**
+ * KEY=VALUE, where KEY is a var or a path inside one (`p.train.n_est`). A value in [brackets] is a YAML list
+ * (of strings, as paths are), one in {braces} a YAML mapping; anything else is text, which the loader turns
+ * into a number or a boolean where the declared value is one.
+ */
 export async function parseSets(sets: string[]): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = Object.create(null); // a var may be named __proto__
   for (const item of sets) {
@@ -29,14 +33,31 @@ export async function parseSets(sets: string[]): Promise<Record<string, unknown>
 }
 
 async function parseValue(text: string, what: string): Promise<unknown> {
-  if (!text.startsWith('[')) return text;
+  const opener = text.trimStart()[0];
+  if (opener !== '[' && opener !== '{') return text;
+  const expected = opener === '[' ? 'a list like [a.mp4, b.mp4]' : 'a mapping like {a: 1, b: x}';
+  let value: unknown;
   try {
-    const value = (await import('yaml')).parse(text) as unknown;
-    if (Array.isArray(value)) return value.map(String);
-  } catch {
-    /* fall through */
+    value = (await yamlParser())(text);
+  } catch (err) {
+    throw new UserError(`${what}: a value starting with '${opener}' must be ${expected}: ${(err as Error).message.split('\n')[0]}`);
   }
-  throw new UserError(`${what}: a value starting with '[' must be a list like [a.mp4, b.mp4]`);
+  if (opener === '[' && Array.isArray(value)) return value.map((v) => (isScalar(v) ? String(v) : v));
+  if (opener === '{' && value !== null && typeof value === 'object' && !Array.isArray(value)) return value;
+  throw new UserError(`${what}: a value starting with '${opener}' must be ${expected}`);
+}
+
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/**
+ * `yaml` is CommonJS for Node: unbundled, `import('yaml')` has named exports, but in the esbuild bundle it
+ * has only a default one. Take `parse` from wherever it is.
+ */
+async function yamlParser(): Promise<(text: string) => unknown> {
+  const mod = (await import('yaml')) as unknown as { parse?: (t: string) => unknown; default?: { parse: (t: string) => unknown } };
+  return mod.parse ?? mod.default!.parse;
 }
 
 /** Splits leftover command-line words into targets and values for the pipeline's declared shorthands. */

@@ -73,7 +73,7 @@ async function runOnce(
   signal: AbortSignal,
 ): Promise<number> {
   const started = Date.now();
-  const reporter = await makeReporter(globals, order.length, project.root);
+  const reporter = await makeReporter(globals, project, order.length, !!opts.dryRun);
   const lock = opts.dryRun ? undefined : await acquireLock(project.stateDir, {
     command: `pipe run ${process.argv.slice(3).join(' ')}`.trim(),
     signal,

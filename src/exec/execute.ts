@@ -216,6 +216,7 @@ class Run {
       signal: this.opts.signal,
       noNetwork: this.opts.noNetwork || stage.network === false,
       registry: { add: (pgid) => this.processes.add(pgid, stage.name), remove: (pgid) => this.processes.remove(pgid) },
+      watchOutput: this.reporter.output && ((file) => this.reporter.output!(stage.name, file)),
     });
     release();
     redactorFor(this.ctx.project.root).file(logFile); // the stage may have printed a token from its environment

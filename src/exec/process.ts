@@ -13,6 +13,8 @@ export interface ProcessSpec {
   noNetwork?: boolean;
   /** told the process group while it runs, so a later run can stop it if this pipe is killed */
   registry?: { add(pgid: number): void; remove(pgid: number): void };
+  /** told where the output goes while the process runs (for a live view); the result is called when it exited */
+  watchOutput?: (file: string) => () => void;
 }
 
 export interface ProcessResult {
@@ -38,6 +40,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   const fd = openSync(spec.logFile, 'w+');
   const [file, ...args] = argv(spec);
   let pid: number | undefined;
+  let unwatch: (() => void) | undefined;
   const terminate = () => killGroup(pid);
   spec.signal.addEventListener('abort', terminate, { once: true });
   try {
@@ -46,9 +49,11 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       const child = spawn(file!, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });
       pid = child.pid;
       if (pid) spec.registry?.add(pid);
+      if (pid) unwatch = spec.watchOutput?.(spec.logFile);
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
+    unwatch?.();
     killGroup(pid, 'SIGKILL'); // leftovers the stage started and left behind
     if (pid) spec.registry?.remove(pid);
     const interrupted = spec.signal.aborted;

@@ -178,7 +178,9 @@ export class ShellPool {
     if (spec.cwd !== this.cwd) throw new Error(`shell pool runs in ${this.cwd}, not ${spec.cwd}`);
     this.ensureDir(path.dirname(spec.logFile));
     const worker = this.idleWorker();
+    const unwatch = spec.watchOutput?.(worker.scratchLog);
     const { code } = await worker.run(spec);
+    unwatch?.();
     this.keepLog(worker.scratchLog, spec.logFile, code !== 0);
     const interrupted = spec.signal.aborted;
     const signal = code > 128 && code < 160 ? signalName(code - 128) : undefined;

@@ -1,4 +1,9 @@
-/** Targets (stage names, groups, foreach templates, globs) → the stages to bring up to date. */
+/**
+ * Targets (stage names, groups, foreach templates, globs over names, or output paths as in make) → the
+ * stages to bring up to date.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { picomatch } from '../util/lazy.js';
 import { isGlob } from '../spec/paths.js';
 import { UserError } from '../util/errors.js';
@@ -10,6 +15,10 @@ export interface Selectable {
   /** stage name -> foreach template name */
   templates: Record<string, string>;
   upstream: Record<string, string[]>;
+  /** stage name -> its declared outputs (project-relative), so a target may name a file a stage produces */
+  outs?: Record<string, readonly string[]>;
+  /** the project root, for output paths given relative to the current folder */
+  root?: string;
 }
 
 /** The named stages themselves (no upstream). Groups are expanded with an explicit stack (they may nest deeply). */
@@ -25,11 +34,9 @@ export function matchTargets(targets: string[], g: Selectable): string[] {
       expandedGroups.add(target);
       continue;
     }
-    const matched = namesFor(target, g);
-    if (matched.length === 0 && !isDeclaredElsewhere(target, g)) {
-      const candidates = [...g.names, ...Object.keys(g.groups), ...new Set(Object.values(g.templates))];
-      throw new UserError(`unknown target '${target}'${didYouMean(target, candidates)}; see 'pipe list'`);
-    }
+    let matched = namesFor(target, g);
+    if (matched.length === 0) matched = producersOf(target, g);
+    if (matched.length === 0 && !isDeclaredElsewhere(target, g)) throw unknownTarget(target, g);
     for (const name of matched) chosen.add(name);
   }
   return g.names.filter((n) => chosen.has(n));
@@ -44,6 +51,59 @@ function namesFor(target: string, g: Selectable): string[] {
     return g.names.filter((n) => matches(n));
   }
   return [];
+}
+
+/** The stages whose outputs are the path, or hold it (a file inside an output folder); or match a glob over paths. */
+function producersOf(target: string, g: Selectable): string[] {
+  if (!g.outs) return [];
+  const byOutput = outputIndex(g);
+  if (isGlob(target)) {
+    const matches = picomatch()(target.replace(/^\.\//, ''), { dot: true });
+    return [...new Set([...byOutput].filter(([out]) => matches(out)).map(([, stage]) => stage))];
+  }
+  for (const rel of projectRelative(target, g.root)) {
+    for (let p = rel; p !== '.' && p !== '' && !p.startsWith('..'); p = path.posix.dirname(p)) {
+      const stage = byOutput.get(p);
+      if (stage !== undefined) return [stage];
+    }
+  }
+  return [];
+}
+
+/** The target as written (relative to the project root), and relative to the current folder when that is inside the project. */
+function projectRelative(target: string, root: string | undefined): string[] {
+  const asWritten = path.posix.normalize(target.replace(/\\/g, '/')).replace(/\/+$/, '');
+  const candidates = [asWritten.replace(/^\.\//, '')];
+  if (root) {
+    const fromCwd = path.relative(root, path.resolve(process.cwd(), target)).split(path.sep).join('/');
+    if (fromCwd && !fromCwd.startsWith('..') && !path.isAbsolute(fromCwd)) candidates.push(fromCwd);
+  }
+  return [...new Set(candidates)];
+}
+
+const outputIndexes = new WeakMap<Selectable, Map<string, string>>();
+
+/** output path -> the stage that declares it; built once, on the first target that is not a name */
+function outputIndex(g: Selectable): Map<string, string> {
+  let index = outputIndexes.get(g);
+  if (!index) {
+    index = new Map();
+    for (const [stage, outs] of Object.entries(g.outs ?? {})) for (const out of outs) index.set(out.replace(/\/+$/, ''), stage);
+    outputIndexes.set(g, index);
+  }
+  return index;
+}
+
+function unknownTarget(target: string, g: Selectable): UserError {
+  const names = [...g.names, ...Object.keys(g.groups), ...new Set(Object.values(g.templates))];
+  const looksLikePath = target.includes('/') || /\.[A-Za-z0-9]+$/.test(target);
+  // a file inside an output folder: 'sortd/A.bam' is close to 'sorted/A.bam', not to 'sorted'
+  const outputs = g.outs ? [...outputIndex(g).keys()].flatMap((out) => [out, `${out}/${path.posix.basename(target)}`]) : [];
+  const suggestion = didYouMean(target, looksLikePath ? [...outputs, ...names] : [...names, ...outputs]);
+  const source = looksLikePath && g.root && existsSync(path.resolve(g.root, target))
+    ? `: '${target}' exists, but no stage declares it (or a folder holding it) in its outs`
+    : '';
+  return new UserError(`unknown target '${target}'${source}${suggestion}; a target is a stage, a group, a glob over names, or an output path (see 'pipe list')`);
 }
 
 /** A group member may name a stage that exists only under another profile (`when`); that selects nothing. */

@@ -45,5 +45,10 @@ export interface Reporter {
   progress(event: ProgressEvent): void;
   /** a line about the run itself (waiting for a lock, warnings) */
   note(text: string): void;
+  /**
+   * Only for a reporter that shows live output: the stage's process writes to `file` from now on; the
+   * returned function is called once it has exited (before the runner moves the file).
+   */
+  output?(stage: string, file: string): () => void;
   summary(event: SummaryEvent): Promise<void>;
 }

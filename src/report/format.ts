@@ -44,3 +44,14 @@ export function summaryLine(s: { ran: number; skipped: number; restored: number;
   if (notRun) parts.push(`${notRun} not run`);
   return `${parts.join(', ')} in ${duration(s.ms)}`;
 }
+
+/** A usable terminal width, or undefined for none, 0 (some ptys report that) or an absurd value. */
+export function terminalWidth(stream: { columns?: number }): number | undefined {
+  const columns = stream.columns;
+  return typeof columns === 'number' && Number.isInteger(columns) && columns >= 20 && columns <= 1000 ? columns : undefined;
+}
+
+export function terminalHeight(stream: { rows?: number }): number | undefined {
+  const rows = stream.rows;
+  return typeof rows === 'number' && Number.isInteger(rows) && rows >= 5 && rows <= 1000 ? rows : undefined;
+}

@@ -1,8 +1,15 @@
-/** The terminal view: a listr2 task per stage with a spinner while it runs; skipped and restored stages dimmed. */
-import { Listr, type ListrTaskWrapper } from 'listr2';
+/**
+ * The terminal view: a listr2 task per stage with a spinner while it runs and the last lines of its output
+ * under it; skipped and restored stages dimmed. Drawn on stderr: stdout stays for what a command is asked for.
+ */
+import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
-import { duration, paint, summaryLine, type Paint } from './format.js';
+import { duration, paint, summaryLine, terminalHeight, terminalWidth, type Paint } from './format.js';
+import { LogFollower } from './log-follow.js';
 import { TransferTracker } from './transfer.js';
+
+/** lines of a running stage's output shown under its spinner */
+const LIVE_LINES = 3;
 
 interface Slot {
   started: (reason: string) => void;
@@ -29,6 +36,7 @@ export class ListrReporter implements Reporter {
   plan(stages: string[], dryRun: boolean): void {
     this.dryRun = dryRun;
     for (const name of stages) this.slots.set(name, newSlot());
+    saneTerminalSize();
     const list = new Listr(
       stages.map((name) => ({ title: `${name} ${this.p.dim('· waiting')}`, task: (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => this.follow(name, task) })),
       {
@@ -38,7 +46,11 @@ export class ListrReporter implements Reporter {
         // handler would exit 127 on the spot
         registerSignalListeners: false,
         collectErrors: false,
-        rendererOptions: { collapseSkips: true, suffixSkips: false, collapseErrors: true, showErrorMessage: true },
+        rendererOptions: {
+          collapseSkips: true, suffixSkips: false, collapseErrors: true, showErrorMessage: true,
+          // listr2 draws on its "stdout": make that stderr (and hold back what is written to stdout meanwhile)
+          logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stdout) }),
+        },
       },
     );
     this.running = list.run().catch(() => undefined);
@@ -66,6 +78,21 @@ export class ListrReporter implements Reporter {
     this.notes.push(text);
   }
 
+  /** The last lines the stage printed, under its spinner, refreshed as they come. */
+  output(stage: string, file: string): () => void {
+    const slot = this.slots.get(stage);
+    if (!slot) return () => undefined;
+    let recent: string[] = [];
+    const follower = new LogFollower(file, (lines) => {
+      const fresh = lines.map((l) => l.trimEnd()).filter((l) => l !== '');
+      if (!fresh.length || !slot.task) return;
+      recent = [...recent, ...fresh].slice(-LIVE_LINES);
+      // one output entry of several lines: listr2 shows the last entry whole
+      slot.task.output = recent.join('\n');
+    }, { tailBytes: 4096 });
+    return () => follower.stop();
+  }
+
   async summary(s: SummaryEvent): Promise<void> {
     await this.running;
     const out = process.stderr;
@@ -87,9 +114,25 @@ export class ListrReporter implements Reporter {
     const e = await slot.finishedPromise;
     const label = `${name} ${this.p.dim(duration(e.ms))}`;
     if (e.status === 'skipped') return task.skip(this.p.dim(`${name} · ${e.reason}`));
-    if (e.status === 'restored') return task.skip(this.p.dim(`${name} ↺ restored from cache`));
+    if (e.status === 'restored') return task.skip(this.p.dim(`${name} ↺ ${this.dryRun ? 'would restore' : 'restored'} from cache`));
     if (e.status === 'failed') throw new Error(`${name}: ${e.reason}`);
-    task.title = this.dryRun ? `${name} ${this.p.dim(e.reason)}` : label;
+    // a dry run ran nothing: not the ✓ of a stage that ran
+    if (this.dryRun) return task.skip(`○ ${name} ${this.p.dim(e.reason)}`);
+    task.title = label;
+  }
+}
+
+/**
+ * listr2 wraps at process.stdout.columns and log-update at the drawing stream's columns and rows, which are 0
+ * on some terminals (`script -qc`) and undefined when stdout is not one: wrapping at 0 prints one character
+ * per line, and 0 rows draws nothing. Give them the size of the terminal drawn on, else 80 by 24.
+ */
+function saneTerminalSize(): void {
+  const columns = terminalWidth(process.stderr) ?? terminalWidth(process.stdout) ?? 80;
+  const rows = terminalHeight(process.stderr) ?? 24;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.columns = columns;
+    stream.rows = rows;
   }
 }
 

@@ -1,23 +1,37 @@
-/** One line per stage, for logs, CI and pipes; the failing stage's log tail on stderr. */
+/**
+ * One line per stage, for logs, CI and pipes; the failing stage's log tail on stderr. With -v, each stage's
+ * command before it runs and its output as it comes, prefixed with `[stage]`. A dry run's plan is what the
+ * user asked for: it goes to stdout, with marks that say what would happen (○ would run, ↺ would restore).
+ */
 import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { bytes, duration, paint, summaryLine, type Paint } from './format.js';
+import { LogFollower } from './log-follow.js';
 
 export interface PlainOptions {
   quiet: boolean;
   verbose: boolean;
   color: boolean;
+  /** colours for the plan on stdout (a terminal there, not only on stderr) */
+  planColor?: boolean;
+  /** the command a stage runs, as the user would type it (for -v) */
+  commandOf?: (stage: string) => string | undefined;
 }
 
 const MARK: Record<StageEvent['status'], string> = { ran: '✓', skipped: '·', restored: '↺', failed: '✗' };
+const PLAN_MARK: Record<StageEvent['status'], string> = { ran: '○', skipped: '·', restored: '↺', failed: '✗' };
 
 export class PlainReporter implements Reporter {
   private readonly p: Paint;
+  private readonly planPaint: Paint;
   private dryRun = false;
   private notRun = 0;
   private readonly lastProgress = new Map<string, number>();
+  readonly output?: (stage: string, file: string) => () => void;
 
-  constructor(private readonly opts: PlainOptions, private readonly out = process.stderr) {
+  constructor(private readonly opts: PlainOptions, private readonly out: NodeJS.WritableStream = process.stderr, private readonly planOut: NodeJS.WritableStream = process.stdout) {
     this.p = paint(opts.color);
+    this.planPaint = paint(opts.planColor ?? false);
+    if (opts.verbose && !opts.quiet) this.output = (stage, file) => this.stream(stage, file);
   }
 
   plan(stages: string[], dryRun: boolean): void {
@@ -28,12 +42,15 @@ export class PlainReporter implements Reporter {
   start(stage: string, reason: string): void {
     if (this.opts.quiet) return;
     this.out.write(`${this.p.bold('▶')} ${stage}${this.opts.verbose ? this.p.dim(`  (${reason})`) : ''}\n`);
+    const command = this.opts.verbose ? this.opts.commandOf?.(stage) : undefined;
+    if (command !== undefined) this.out.write(this.p.dim(`[${stage}] $ ${command}`) + '\n');
   }
 
   finish(e: StageEvent): void {
     if (e.status === 'failed' && e.reason.startsWith('not run')) this.notRun++;
     if (e.status === 'failed') return this.failure(e);
     if (this.opts.quiet) return;
+    if (this.dryRun) return this.planLine(e);
     const line = `${MARK[e.status]} ${e.stage}  ${duration(e.ms)}  ${e.reason}`;
     this.out.write((e.status === 'ran' ? this.p.green(line) : this.p.dim(line)) + '\n');
   }
@@ -54,7 +71,22 @@ export class PlainReporter implements Reporter {
 
   async summary(s: SummaryEvent): Promise<void> {
     if (s.interrupted) this.out.write(this.p.yellow('interrupted: stopped every stage process; nothing partial was recorded\n'));
-    if (!this.opts.quiet || s.failed) this.out.write(summaryLine(s, this.notRun, this.dryRun) + '\n');
+    // -q promises failures and the summary: the one line is printed whatever happened
+    (this.dryRun ? this.planOut : this.out).write(summaryLine(s, this.notRun, this.dryRun) + '\n');
+  }
+
+  /** What a dry run would do: never ✓, which says a stage ran. */
+  private planLine(e: StageEvent): void {
+    const what = e.status === 'restored' ? `would restore from cache: ${e.reason}` : e.reason;
+    const line = `${PLAN_MARK[e.status]} ${e.stage}  ${what}`;
+    this.planOut.write((e.status === 'skipped' ? this.planPaint.dim(line) : this.planPaint.yellow(line)) + '\n');
+  }
+
+  /** -v: the stage's output as it comes, each line prefixed with the stage's name. */
+  private stream(stage: string, file: string): () => void {
+    const prefix = this.p.dim(`[${stage}] `);
+    const follower = new LogFollower(file, (lines) => this.out.write(lines.map((l) => prefix + l).join('\n') + '\n'));
+    return () => follower.stop();
   }
 
   private failure(e: StageEvent): void {

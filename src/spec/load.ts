@@ -57,6 +57,8 @@ class Loader {
   private readonly globItems = new Map<string, string>();
   /** every interpolation of this load draws on it: `${}` can never build more than a bounded amount */
   private readonly budget = new ExpansionBudget();
+  /** --set keys that change a var read from an import file (checked against the stages that read that file) */
+  private readonly importedSets: { key: string; file: string }[] = [];
 
   constructor(
     private readonly src: YamlSource,
@@ -84,6 +86,7 @@ class Loader {
     this.checkGroupCycles(groups.groups);
     this.checkArgs();
     for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
+    if (this.importedSets.length) this.checkImportedSets(stages);
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
     const pipeline: Pipeline = {
@@ -109,12 +112,17 @@ class Loader {
     for (const [name, file] of Object.entries(this.raw.imports ?? {})) {
       declared[name] = this.readImport(name, file);
     }
-    for (const [name, value] of Object.entries(sets)) {
-      if (!(name in declared)) {
+    for (const [key, value] of Object.entries(sets)) {
+      const head = declaredHead(key, declared);
+      if (head === undefined) {
+        const first = key.split('.')[0]!;
         throw new PipelineError(this.src.file, undefined, undefined,
-          `--set ${name}: no such var${didYouMean(name, Object.keys(declared))}; declared: ${Object.keys(declared).join(', ') || 'none'}`);
+          `--set ${key}: no such var${didYouMean(first, Object.keys(declared))}; declared: ${Object.keys(declared).join(', ') || 'none'}`);
       }
-      declared[name] = likeDeclared(declared[name], value);
+      const inner = key === head ? [] : key.slice(head.length + 1).split('.');
+      declared[head] = this.guardSet(key, () => setAt(declared[head], inner, value, head));
+      const importFile = this.raw.imports?.[head];
+      if (importFile !== undefined) this.importedSets.push({ key, file: projectPathOrSelf(this.root, importFile) });
     }
     const resolved: Record<string, unknown> = Object.create(null);
     const resolving = new Set<string>();
@@ -392,6 +400,35 @@ class Loader {
     });
   }
 
+  /**
+   * A --set that changes a var from an import file changes pipe's copy of it, not the file. A stage that
+   * reads that file itself (it is a dep) and records the param would record a value its program never saw:
+   * refuse, unless its command is given the value (`${p.train.n_est}`).
+   */
+  private checkImportedSets(stages: Stage[]): void {
+    for (const { key, file } of this.importedSets) {
+      for (const stage of stages) {
+        const param = Object.keys(stage.params).find((name) => overlaps(name, key));
+        if (param === undefined || !stage.deps.some((dep) => depCovers(dep, file))) continue;
+        const raw = this.raw.stages[stage.template ?? stage.name];
+        if (referencedVars(raw?.cmd).some((ref) => overlaps(ref, key))) continue;
+        this.errors.push(new PipelineError(this.src.file, undefined, undefined,
+          `--set ${key}: stage '${stage.name}' reads ${file} itself (it is a dep) and records param '${param}', so the run would ` +
+          `record a value its program never read; change it in ${file}, or give it to the command as \${${key}}`));
+        return;
+      }
+    }
+  }
+
+  private guardSet(key: string, fn: () => unknown): unknown {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof SetPathError)) throw err;
+      throw new PipelineError(this.src.file, undefined, undefined, `--set ${key}: ${err.message}`);
+    }
+  }
+
   // ---- error plumbing ----
 
   private guard<T>(at: YamlPath, fn: () => T, fallback: T): T {
@@ -470,12 +507,75 @@ function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 }
 
 /**
- * A --set value arrives as text; where the declared var is a number or a boolean and the text spells one
- * exactly (`--set n=2` for `n: 1`), it takes that type, so `--set n=1` is the declared value, not a new key.
+ * A --set value arrives as text (or a list or mapping parsed from YAML); where the declared var is a number or
+ * a boolean and the text spells one exactly (`--set n=2` for `n: 1`), it takes that type, so `--set n=1` is
+ * the declared value, not a new key. Inside lists and mappings each value follows the declared one at its place.
  */
 function likeDeclared(declared: unknown, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => likeDeclared(Array.isArray(declared) ? declared[i] ?? declared[0] : undefined, v));
+  if (isPlainMap(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, likeDeclared(isPlainMap(declared) ? declared[k] : undefined, v)]));
+  }
   if (typeof value !== 'string') return value;
   if (typeof declared === 'number' && value.trim() !== '' && String(Number(value)) === value) return Number(value);
   if (typeof declared === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;
+}
+
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The declared var a --set key names: the key itself, else its longest dotted prefix (`p` of `p.train.n_est`). */
+function declaredHead(key: string, declared: Record<string, unknown>): string | undefined {
+  for (let end = key.length; end > 0; end = key.lastIndexOf('.', end - 1)) {
+    const head = key.slice(0, end);
+    if (Object.prototype.hasOwnProperty.call(declared, head)) return head;
+  }
+  return undefined;
+}
+
+class SetPathError extends Error {}
+
+/** A copy of `current` with `value` at the path inside it; mappings on the way are created when missing. */
+function setAt(current: unknown, inner: string[], value: unknown, at: string): unknown {
+  if (inner.length === 0) return likeDeclared(current, value);
+  const [key, ...rest] = inner as [string, ...string[]];
+  const where = `${at}.${key}`;
+  if (Array.isArray(current)) {
+    const index = Number(key);
+    if (!Number.isInteger(index) || index < 0 || index >= current.length) {
+      throw new SetPathError(`'${at}' is a list of ${current.length}: '${key}' is not an index in it`);
+    }
+    const copy = [...current];
+    copy[index] = setAt(current[index], rest, value, where);
+    return copy;
+  }
+  if (current === undefined || current === null) return { [key]: setAt(undefined, rest, value, where) };
+  if (!isPlainMap(current)) throw new SetPathError(`'${at}' is ${JSON.stringify(current)}, not a mapping: it has no '${key}'`);
+  return { ...current, [key]: setAt(current[key], rest, value, where) };
+}
+
+function projectPathOrSelf(root: string, file: string): string {
+  try {
+    return projectPath(root, file);
+  } catch {
+    return file;
+  }
+}
+
+/** True when one dotted path is the other or lies inside it (`p.train` and `p.train.n_est`). */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + '.') || b.startsWith(a + '.');
+}
+
+/** The var paths a command interpolates: `${p.train.n_est}` -> p.train.n_est. */
+function referencedVars(cmd: RawStage['cmd']): string[] {
+  const text = cmd === undefined ? '' : typeof cmd === 'string' ? cmd : cmd.join(' ');
+  return [...text.matchAll(/\$\{\s*([A-Za-z_][\w.:-]*)\s*\}/g)].map((m) => m[1]!);
+}
+
+/** A dep that is this file, a folder holding it, or a glob matching it. */
+function depCovers(dep: string, file: string): boolean {
+  return dep === file || file.startsWith(dep.replace(/\/+$/, '') + '/') || (isGlob(dep) && picomatch.isMatch(file, dep));
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, startTime, startedAtMs } from '../util/alive.js';
 import { recoverAfterCrash, RECOVER_MARKER } from './recover.js';
+import { ensureStateDir } from './state-dir.js';
 
 export interface LockHolder {
   pid: number;
@@ -38,7 +39,7 @@ export async function acquireLock(
     outputDirs?: readonly string[];
   },
 ): Promise<Lock> {
-  mkdirSync(stateDir, { recursive: true });
+  ensureStateDir(stateDir);
   const file = path.join(stateDir, 'lock');
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: opts.command, start: startTime(process.pid) };
   let announced = false;

@@ -317,3 +317,193 @@ stages:
     expect(p.lines('ran.log')).toEqual(['up', 'up', 'up']);
   });
 });
+
+describe.concurrent('what a run shows, and where', () => {
+  test('run -n writes its plan to stdout: ○ would run, ↺ would restore, never ✓; stderr stays empty', async () => {
+    const p = project(PAIR, { 'extra.txt': 'x\n' });
+    const first = ok(await p.pipe(['run', '-n'], { json: false }));
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/^○ make {2}would run: never run$/m);
+    expect(first.stdout).toMatch(/^○ copy {2}would run: /m);
+    expect(first.stdout).toMatch(/3 would run, 0 up to date/);
+    expect(first.stdout).not.toContain('✓');
+    ok(await p.run());
+    ok(await p.run('--set', 'n=2'));
+    const back = ok(await p.pipe(['run', '-n'], { json: false })); // n=1 again: its outputs are in the cache
+    expect(back.stdout).toMatch(/^↺ make {2}would restore from cache: /m);
+    expect(back.stdout).toMatch(/^· alone {2}up to date$/m);
+    expect(back.stdout).not.toContain('✓');
+  });
+
+  test('-q prints the summary on success (also from the no-op snapshot) and failures with their log tail', async () => {
+    const p = project(PAIR, { 'extra.txt': 'x\n' });
+    const ran = ok(await p.pipe(['run', '-q'], { json: false }));
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr.trim()).toMatch(/^3 ran, 0 up to date in \S+$/);
+    const again = ok(await p.pipe(['run', '-q'], { json: false }));
+    expect(again.stderr.trim()).toMatch(/^0 ran, 3 up to date in \S+$/);
+    const failing = project(`version: 1
+stages:
+  bad:
+    cmd: echo why-it-broke; exit 3
+    outs: [bad.txt]
+`);
+    const failed = await failing.pipe(['run', '-q'], { json: false });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/✗ bad failed: command failed \(exit code 3\)/);
+    expect(failed.stderr).toMatch(/│ why-it-broke/);
+    expect(failed.stderr).toMatch(/0 ran, 0 up to date, 1 failed/);
+  });
+
+  test('-v prints each command before it runs, then its output as it comes, prefixed with [stage]', async () => {
+    const p = project(`version: 1
+stages:
+  first:
+    cmd: echo one; echo two; echo 1 > a.txt
+    outs: [a.txt]
+  second:
+    cmd: [sh, -c, "echo \\"it's $0\\"; cat a.txt > b.txt", second]
+    deps: [a.txt]
+    outs: [b.txt]
+`);
+    const r = ok(await p.pipe(['run', '-v'], { json: false }));
+    const lines = r.stderr.split('\n');
+    const at = (text: string) => lines.indexOf(text);
+    expect(at('[first] $ echo one; echo two; echo 1 > a.txt')).toBeGreaterThan(at('▶ first  (never run)'));
+    expect(at('[first] one')).toBeGreaterThan(at('[first] $ echo one; echo two; echo 1 > a.txt'));
+    expect(at('[first] two')).toBeGreaterThan(at('[first] one'));
+    expect(lines.findIndex((l) => l.startsWith('✓ first'))).toBeGreaterThan(at('[first] two'));
+    expect(r.stderr).toContain(`[second] $ sh -c 'echo "it'\\''s $0"; cat a.txt > b.txt' second`);
+    expect(at("[second] it's second")).toBeGreaterThan(0);
+    // without -v: none of it
+    const quiet = ok(await p.pipe(['run', '--force'], { json: false }));
+    expect(quiet.stderr).not.toContain('[first]');
+  });
+
+  test('explain shows a long changed command around where it changed, not two equal cut strings', async () => {
+    const long = 'x'.repeat(150);
+    const yaml = (tail: string) => `version: 1\nstages:\n  s:\n    cmd: echo ${long} ${tail} > s.txt\n    outs: [s.txt]\n`;
+    const p = project(yaml('alpha'));
+    ok(await p.run());
+    p.pipeline(yaml('omega'));
+    const r = ok(await p.pipe(['explain', 's'], { json: false }));
+    const line = r.stdout.split('\n').find((l) => l.includes('command:'))!;
+    const [before, now] = line.replace(/^.*command: /, '').split(' -> ');
+    expect(before).not.toBe(now);
+    expect(before).toContain('alpha');
+    expect(now).toContain('omega');
+    expect(before!.startsWith('…')).toBe(true);
+  });
+});
+
+describe.concurrent('targets by output path', () => {
+  const OUTS = `version: 1
+stages:
+  sort:
+    cmd: mkdir -p sorted && echo a > sorted/A.bam && echo b > sorted/B.bam
+    outs: [sorted]
+  report:
+    cmd: cat sorted/A.bam > reports/summary.txt
+    deps: [sorted]
+    outs: [reports/summary.txt]
+  other:
+    cmd: echo o > other.txt
+    outs: [other.txt]
+`;
+
+  test('a declared output, or a file inside an output folder, selects the stage that produces it', async () => {
+    const p = project(OUTS, { 'input.txt': 'i\n' });
+    expect(statuses(ok(await p.run('sorted/A.bam')))).toEqual({ sort: 'ran' });
+    expect(statuses(ok(await p.run('./reports/summary.txt')))).toEqual({ sort: 'skipped', report: 'ran' });
+    expect(statuses(ok(await p.run('sorted/')))).toEqual({ sort: 'skipped' });
+    const status = JSON.parse(ok(await p.pipe(['status', 'other.txt'])).stdout);
+    expect(status.stages.map((s: { name: string }) => s.name)).toEqual(['other']);
+    const explained = JSON.parse(ok(await p.pipe(['explain', 'reports/summary.txt'])).stdout);
+    expect(explained.stage).toBe('report');
+  });
+
+  test('an unknown target is an error with a did-you-mean over names and outputs; a source file is named as such', async () => {
+    const p = project(OUTS, { 'input.txt': 'i\n' });
+    const typo = await p.pipe(['run', 'sortd/A.bam'], { json: false });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown target 'sortd\/A\.bam' \(did you mean 'sorted\/A\.bam'\?\)/);
+    const name = await p.pipe(['run', 'reprot'], { json: false });
+    expect(name.stderr).toMatch(/did you mean 'report'/);
+    const source = await p.pipe(['run', 'input.txt'], { json: false });
+    expect(source.code).toBe(2);
+    expect(source.stderr).toMatch(/'input\.txt' exists, but no stage declares it/);
+    expect(p.exists('sorted')).toBe(false);
+  });
+});
+
+describe.concurrent('--set', () => {
+  test('a list value works in the bundled CLI', async () => {
+    const p = project(`version: 1
+vars: {media: a.mp4}
+stages:
+  each:
+    foreach: media
+    cmd: echo \${item} > \${job}.txt
+    outs: ["\${job}.txt"]
+`);
+    const r = ok(await p.run('--set', 'media=[a.mp4, b.mp4]'));
+    expect(Object.keys(stageEvents(r)).length).toBe(2);
+  });
+
+  test('a path inside an imported var is settable; structured values are YAML; bad heads get a did-you-mean', async () => {
+    const p = project(`version: 1
+imports: {p: params.yaml}
+vars:
+  opts: {a: 0}
+stages:
+  train:
+    cmd: echo n=\${p.train.n_est} depth=\${p.train.depth} > model.txt
+    params: [p.train.n_est]
+    outs: [model.txt]
+  show:
+    cmd: echo a=\${opts.a} b=\${opts.b.1} > opts.txt
+    params: [opts]
+    outs: [opts.txt]
+`, { 'params.yaml': 'train:\n  n_est: 3\n  depth: 2\n' });
+    ok(await p.run('--set', 'p.train.n_est=5', '--set', 'opts={a: 1, b: [x, y]}'));
+    expect(p.read('model.txt')).toBe('n=5 depth=2\n');
+    expect(p.read('opts.txt')).toBe('a=1 b=y\n');
+    const same = JSON.parse(ok(await p.pipe(['status', '--set', 'p.train.n_est=5', '--set', 'opts={a: 1, b: [x, y]}'])).stdout);
+    expect(same.stages.map((s: { state: string }) => s.state)).toEqual(['fresh', 'fresh']);
+    const bad = await p.pipe(['run', '--set', 'q.train.n_est=5'], { json: false });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--set q\.train\.n_est: no such var \(did you mean 'p'\?\)/);
+    const notMap = await p.pipe(['run', '--set', 'p.train.n_est.x=1'], { json: false });
+    expect(notMap.code).toBe(2);
+    expect(notMap.stderr).toMatch(/'p\.train\.n_est' is 3, not a mapping/);
+    const badYaml = await p.pipe(['run', '--set', 'opts={a: 1'], { json: false });
+    expect(badYaml.code).toBe(2);
+    expect(badYaml.stderr).toMatch(/must be a mapping/);
+  });
+
+  test('a --set that only pipe would see is refused: the stage reads the imported file itself', async () => {
+    const p = project(`version: 1
+imports: {p: params.yaml}
+stages:
+  train:
+    cmd: cat params.yaml > model.txt
+    deps: [params.yaml]
+    params: [p.train]
+    outs: [model.txt]
+`, { 'params.yaml': 'train:\n  n_est: 3\n' });
+    const r = await p.pipe(['run', '--set', 'p.train.n_est=5'], { json: false });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--set p\.train\.n_est: stage 'train' reads params\.yaml itself .* never read/);
+    expect(p.exists('model.txt')).toBe(false);
+    ok(await p.run());
+  });
+});
+
+test('pipe creates .pipe/ with a .gitignore that ignores everything in it', async () => {
+  const p = project(PAIR, { 'extra.txt': 'x\n' });
+  ok(await p.pipe(['status']));
+  expect(p.read('.pipe/.gitignore').split('\n')).toContain('*');
+  rmSync(p.path('.pipe'), { recursive: true });
+  ok(await p.run());
+  expect(p.read('.pipe/.gitignore').split('\n')).toContain('*');
+});

@@ -29,3 +29,34 @@ test('run, status, graph and clean accept the declared shorthands; unknown ones 
   const bad = expectExit(await p.pipe(['status', '--tagret', 'x'], { json: false }), 2);
   expect(bad.stderr).toMatch(/unknown option '--tagret' \(did you mean '--target'\?\)/);
 });
+
+test('explain, env, list and validate take the same shorthands and targets as status', async () => {
+  const p = project(PIPELINE);
+  ok(await p.run('-t', 'ca'));
+  const explained = JSON.parse(ok(await p.pipe(['explain', '-t', 'ca', 'greet'])).stdout);
+  expect(explained).toMatchObject({ stage: 'greet', state: 'fresh' });
+  const otherOrder = JSON.parse(ok(await p.pipe(['explain', 'greet', '--target=fr'])).stdout);
+  expect(otherOrder.state).toBe('stale');
+  ok(await p.pipe(['env', '-t', 'ca', 'greet'], { json: false }));
+  ok(await p.pipe(['env', 'greet.txt', '-t', 'ca'], { json: false }));
+  const listed = ok(await p.pipe(['list', '-t', 'ca'], { json: false }));
+  expect(listed.stdout).toContain('greet');
+  ok(await p.pipe(['validate', '-t', 'ca'], { json: false }));
+  expect(expectExit(await p.pipe(['explain', '--tagret', 'x', 'greet'], { json: false }), 2).stderr).toMatch(/did you mean '--target'/);
+  expect(expectExit(await p.pipe(['env', '-t', 'ca', 'nope'], { json: false }), 2).stderr).toMatch(/unknown target 'nope'/);
+});
+
+test('--help of run and the other commands lists the shorthands of the pipeline found here', async () => {
+  const p = project(PIPELINE.replace('var: lang}', 'var: lang, help: "language of the greeting"}'));
+  for (const command of ['run', 'status', 'explain', 'env', 'graph', 'clean', 'list', 'validate']) {
+    const help = ok(await p.pipe([command, '--help'], { json: false }));
+    expect(help.stdout, command).toMatch(/-t, --target LANG +language of the greeting \(sets var lang\)/);
+    expect(help.stdout, command).not.toContain('--media');
+  }
+  const none = project('version: 1\nstages:\n  a:\n    cmd: echo > a.txt\n    outs: [a.txt]\n');
+  expect(ok(await none.pipe(['run', '--help'], { json: false })).stdout).toMatch(/declares none/);
+  const broken = project('version: 1\nstages: [\n');
+  const generic = ok(await broken.pipe(['run', '--help'], { json: false }));
+  expect(generic.stdout).toMatch(/Shorthand options declared under `args:`/);
+  expect(generic.stdout).not.toContain('--media');
+});
