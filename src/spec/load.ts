@@ -383,11 +383,17 @@ class Loader {
     }
   }
 
+  /** Where a group's member is written: a plain list's entry, else the group itself (derived groups). */
+  private groupMemberPath(group: string, index: number): YamlPath {
+    const raw = (this.raw.groups as Record<string, unknown> | undefined)?.[group];
+    return Array.isArray(raw) && index < raw.length ? ['groups', group, index] : ['groups', group];
+  }
+
   private checkGroupCycles(groups: Record<string, string[]>): void {
     const cycle = findGroupCycle(new Map(Object.entries(groups)));
     if (cycle) {
       const around = [...cycle.groups, cycle.groups[0]].join(' -> ');
-      this.errors.push(errorAt(this.src, ['groups', cycle.closingGroup], `group cycle: ${around}; a group cannot contain itself`));
+      this.errors.push(errorAt(this.src, this.groupMemberPath(cycle.closingGroup, cycle.closingIndex), `group cycle: ${around}; a group cannot contain itself`));
     }
   }
 
