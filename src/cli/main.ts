@@ -94,6 +94,8 @@ function program(shorthands: string): Command {
     .description('remove the outputs of the targets (they stay in the cache and are restored by the next run)')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('--orphans', 'instead: remove outputs an earlier run wrote that no stage declares any more, and forget their records')
+    .option('-n, --dry-run', 'list what would be removed; remove nothing')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./clean.js')).cleanCommand(targets, opts, globals(cmd)));
 
   cli.command('gc')
