@@ -3,7 +3,7 @@
 //
 //   npx tsc && node bench/graph-render.js [--stages 5000] [--runs 3] [--out FILE.html]
 //
-// The graph is the subtitle pipeline repeated over enough films (src/viz/examples.ts), every stage expanded.
+// The graph is the subtitle pipeline repeated over enough films (tests/helpers/viz-examples.ts), every stage expanded.
 // "first render" = performance.now() (ms since navigation start) when sigma.js has drawn its first frame:
 // it includes parsing the inlined libraries and data, the page's layered layout and the WebGL upload.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,15 @@ function parseArgs(argv) {
   return opts;
 }
 
+// The example graphs are test helpers in TypeScript: bundle them on the fly rather than ship them in dist/.
+async function loadExamples() {
+  const { build } = await import('esbuild');
+  const root = path.join(here, '..');
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'pipe-viz-examples-')), 'viz-examples.mjs');
+  await build({ entryPoints: [path.join(root, 'tests', 'helpers', 'viz-examples.ts')], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'silent' });
+  return import(pathToFileURL(out).href);
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
@@ -33,7 +42,7 @@ async function main() {
   if (!existsSync(path.join(dist, 'viz', 'index.js'))) throw new Error(`no build at ${dist}: run \`npx tsc\` first`);
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM=...)`);
   const { render } = await import(pathToFileURL(path.join(dist, 'viz', 'index.js')).href);
-  const { batchGraph } = await import(pathToFileURL(path.join(dist, 'viz', 'examples.js')).href);
+  const { batchGraph } = await loadExamples();
   const { chromium } = await import('playwright-core');
 
   const graph = batchGraph(opts.stages);

@@ -10,10 +10,10 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fro
 import path from 'node:path';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
-import type { LoadResult } from './spec/load.js';
-import type { Pipeline, Stage } from './spec/types.js';
+import type { LoadResult } from './pipeline/load.js';
+import type { Pipeline, Stage } from './pipeline/types.js';
 import { redactorFor } from './report/redact.js';
-import { readRegularFile, regularFileProblem } from './spec/safe-read.js';
+import { readRegularFile, regularFileProblem } from './pipeline/safe-read.js';
 import { ensureStateDir } from './state/state-dir.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
@@ -137,7 +137,7 @@ function readText(file: string): string | undefined {
 }
 
 async function compile(file: string, sets: Record<string, unknown>, cacheFile: string | undefined): Promise<Compiled> {
-  const { loadPipeline } = await import('./spec/load.js');
+  const { loadPipeline } = await import('./pipeline/load.js');
   const { buildGraph } = await import('./graph/build.js');
   const loaded = loadPipeline({ file, sets });
   const graph = buildGraph(loaded.pipeline);

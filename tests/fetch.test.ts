@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type FetchContext, FetchError, checkFetched, fetchIdentity, pinManifest, resolveFetchContext, runFetch,
 } from '../src/fetch/index.js';
-import type { HfFetch, UrlFetch } from '../src/spec/types.js';
+import type { HfFetch, UrlFetch } from '../src/pipeline/types.js';
 import { type HubServer, startHubServer } from './fixtures/hub-server.js';
 
 const TOKEN = 'hf_PLANTEDsecretTOKEN0123456789';
@@ -369,7 +369,7 @@ describe('identity, context and pinning', () => {
 describe('config/models.yaml', () => {
   it('names every model of the seed pipeline with a valid fetch, size, family, profiles and desc', async () => {
     const { parse } = await import('yaml');
-    const { fetchSchema } = await import('../src/spec/schema.js');
+    const { fetchSchema } = await import('../src/pipeline/schema.js');
     const manifest = parse(await readFile(path.join(import.meta.dirname, '../config/models.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(Object.keys(manifest).sort()).toEqual([
       'demucs-htdemucs', 'faster-whisper-large-v3', 'indictrans2-en-indic-1b', 'indictrans2-indic-en-1b',

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { render } from '../src/viz/index.js';
-import { batchGraph, subtitleGraph } from '../src/viz/examples.js';
+import { batchGraph, subtitleGraph } from './helpers/viz-examples.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);

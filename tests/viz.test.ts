@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { collapse, render, type VizGraph } from '../src/viz/index.js';
-import { batchGraph, node, subtitleGraph } from '../src/viz/examples.js';
+import { batchGraph, node, subtitleGraph } from './helpers/viz-examples.js';
 import { mermaidIds } from '../src/viz/mermaid.js';
 import { runGraphviz } from '../src/viz/svg.js';
 import { longestPathLayers } from '../src/viz/layout.js';

@@ -1,6 +1,6 @@
 /** pipe env [STAGE]: the environment pipe gives a stage, as shell-sourceable lines. */
 import { cacheVariables, isSecretName, stageVariables } from '../exec/environment.js';
-import { shellQuote } from '../spec/interpolate.js';
+import { shellQuote } from '../pipeline/interpolate.js';
 import type { GlobalOptions } from './options.js';
 import { oneStage, openWithShorthands } from './session.js';
 

@@ -8,7 +8,7 @@ import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { EngineContext } from '../plan/context.js';
 import type { Project } from '../project.js';
-import { isGlob } from '../spec/paths.js';
+import { isGlob } from '../pipeline/paths.js';
 import { STATE_DIR } from '../project.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 

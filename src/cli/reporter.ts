@@ -4,7 +4,7 @@
  */
 import type { Reporter } from '../report/events.js';
 import { redactingReporter, redactorFor } from '../report/redact.js';
-import { shellQuote } from '../spec/interpolate.js';
+import { shellQuote } from '../pipeline/interpolate.js';
 import type { Project } from '../project.js';
 import type { GlobalOptions } from './options.js';
 

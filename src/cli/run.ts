@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { absolute, openEngine, type EngineContext } from '../plan/context.js';
 import { currentStatKey, type HashedStat } from '../hash/index.js';
-import { isGlob } from '../spec/paths.js';
+import { isGlob } from '../pipeline/paths.js';
 import { dropSnapshots, fastPathWords, writeSnapshot } from './fast-noop.js';
 import { importHash, type Project } from '../project.js';
 import type { Reporter } from '../report/events.js';

@@ -6,11 +6,12 @@
  * - A change to the pipeline file (or a file it imports) reloads the pipeline and re-selects the targets;
  *   an invalid pipeline is reported and the last good one stays watched.
  */
+import { affectedPart } from '../graph/select.js';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { FSWatcher } from 'chokidar';
 import type { Project } from '../project.js';
-import { isGlob } from '../spec/paths.js';
+import { isGlob } from '../pipeline/paths.js';
 import type { GlobalOptions } from './options.js';
 
 const DEBOUNCE_MS = 250;
@@ -62,7 +63,7 @@ export async function watchAndRerun(session: WatchSession, signal: AbortSignal, 
     }
     const direct = scope.stagesUsing(changed);
     if (direct.length === 0) return;
-    const stages = withNeighbours(target, direct);
+    const stages = affectedPart(target.order, target.project.graph.upstream, direct);
     note(`changed: ${summarize(changed)} → ${direct.length === 1 ? direct[0] : `${direct.length} stages`} and what depends on it`);
     await session.run(target, stages);
   };
@@ -162,26 +163,6 @@ function watchRoot(dep: string): string {
 function depMatcher(deps: string[]): (rel: string) => boolean {
   const tests = deps.map((d) => (isGlob(d) ? picomatch(d, { dot: true }) : (rel: string) => rel === d || rel.startsWith(d + '/') || d === '.'));
   return (rel) => tests.some((t) => t(rel));
-}
-
-/**
- * The directly affected stages, everything downstream of them, and their upstream (checked, and skipped
- * when fresh), so the rerun is an ordinary incremental run of that part of the graph.
- */
-function withNeighbours({ project, order }: WatchTarget, direct: string[]): string[] {
-  const hit = new Set(direct);
-  for (const name of order) {
-    if ((project.graph.upstream[name] ?? []).some((u) => hit.has(u))) hit.add(name);
-  }
-  const needed = new Set<string>();
-  const stack = [...hit];
-  while (stack.length) {
-    const name = stack.pop()!;
-    if (needed.has(name)) continue;
-    needed.add(name);
-    stack.push(...(project.graph.upstream[name] ?? []));
-  }
-  return order.filter((n) => needed.has(n));
 }
 
 function rewatch(watcher: FSWatcher, root: string, before: string[], after: string[]): void {

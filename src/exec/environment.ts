@@ -1,6 +1,6 @@
 /** The environment manager: every stage gets the same cache variables, whatever starts it. */
 import path from 'node:path';
-import type { Pipeline, Stage } from '../spec/types.js';
+import type { Pipeline, Stage } from '../pipeline/types.js';
 
 /** Variables that never reach a stage's printed environment (they may hold secrets). */
 const SECRET_NAMES = /TOKEN|SECRET|PASSWORD|API_KEY/i;

@@ -9,8 +9,8 @@ import { decide, recordOf, RESTORE_REASON, type Decision, type StageState } from
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
 import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
-import type { Stage } from '../spec/types.js';
-import { isWithinFolder } from '../spec/paths.js';
+import type { Stage } from '../pipeline/types.js';
+import { isWithinFolder } from '../pipeline/paths.js';
 import type { OutputRecord } from '../state/records.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';

@@ -5,7 +5,7 @@ import { stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { EngineContext } from '../plan/context.js';
 import { explainChanges } from '../plan/reasons.js';
 import type { Reporter } from '../report/events.js';
-import type { Stage } from '../spec/types.js';
+import type { Stage } from '../pipeline/types.js';
 
 export interface FetchRunContext {
   engine: EngineContext;

@@ -2,7 +2,7 @@
  * Capacity of the machine (cpu slots = -j, gpus, memory) handed out so no declared resource is oversubscribed,
  * and the pipeline's pools: at most a pool's depth of its stages hold a slot at once.
  */
-import type { PoolRef, Resources } from '../spec/types.js';
+import type { PoolRef, Resources } from '../pipeline/types.js';
 
 interface Waiter {
   need: Resources;

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { shellQuote } from '../spec/interpolate.js';
+import { shellQuote } from '../pipeline/interpolate.js';
 import { isAlive } from '../util/alive.js';
 import { readLogTail, killGroup, type ProcessResult, type ProcessSpec } from './process.js';
 

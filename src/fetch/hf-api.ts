@@ -1,5 +1,5 @@
 /** The two hub requests the client makes: the file list of a revision, and the metadata (HEAD) of one file. */
-import type { HfFetch } from '../spec/types.js';
+import type { HfFetch } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { FetchError, redact } from './errors.js';
 import { HttpStatusError, send, withRetry } from './http.js';

@@ -1,7 +1,7 @@
 /** A Hugging Face snapshot: check it without the network, or download what is missing into the hub cache layout. */
 import { readlink, stat } from 'node:fs/promises';
 import picomatch from 'picomatch';
-import type { HfFetch } from '../spec/types.js';
+import type { HfFetch } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { downloadVerified } from './download.js';
 import { FetchError } from './errors.js';

@@ -6,7 +6,7 @@
  */
 import { lstat, mkdir, readFile, readdir, readlink, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { HfFetch } from '../spec/types.js';
+import type { HfFetch } from '../pipeline/types.js';
 
 export const COMMIT_HEX = /^[0-9a-f]{40}$/;
 

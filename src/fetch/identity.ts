@@ -1,5 +1,5 @@
 /** The part of a fetch that enters the stage key, and the digest a finished fetch reports as its output. */
-import type { FetchSpec, HfFetch, UrlFetch } from '../spec/types.js';
+import type { FetchSpec, HfFetch, UrlFetch } from '../pipeline/types.js';
 import { sha256Text } from './hashing.js';
 
 export function isHf(spec: FetchSpec): spec is HfFetch {

@@ -2,7 +2,7 @@
  * Fetch stages: Hugging Face snapshots in the huggingface_hub cache layout, and single files from URLs.
  * The engine calls fetchIdentity (key), checkFetched (freshness without the network) and runFetch.
  */
-import type { FetchSpec } from '../spec/types.js';
+import type { FetchSpec } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { FetchError, redact } from './errors.js';
 import { checkHf, runHf } from './hf-fetch.js';

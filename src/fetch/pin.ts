@@ -1,7 +1,7 @@
 /** `pin`: replace branch/tag revisions in a model manifest with the commits they point at now, keeping comments. */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { type Document, isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
-import type { HfFetch } from '../spec/types.js';
+import type { HfFetch } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { FetchError, redact } from './errors.js';
 import { getRevisionInfo } from './hf-api.js';

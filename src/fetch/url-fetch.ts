@@ -1,6 +1,6 @@
 /** A single file from a URL (torch hub checkpoints): temp name, Range resume, SHA-256 check, rename. */
 import path from 'node:path';
-import type { UrlFetch } from '../spec/types.js';
+import type { UrlFetch } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { downloadVerified } from './download.js';
 import { FetchError } from './errors.js';

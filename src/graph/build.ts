@@ -1,7 +1,7 @@
 /** Pipeline → DAG: edges from deps that fall inside another stage's outs, and from `needs`. */
 import picomatch from 'picomatch';
-import { isGlob } from '../spec/paths.js';
-import type { Pipeline, Stage } from '../spec/types.js';
+import { isGlob } from '../pipeline/paths.js';
+import type { Pipeline, Stage } from '../pipeline/types.js';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 
 export interface StageGraph {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { picomatch } from '../util/lazy.js';
-import { isGlob } from '../spec/paths.js';
+import { isGlob } from '../pipeline/paths.js';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 
@@ -129,4 +129,25 @@ export function defaultTargets(g: Selectable): string[] {
   const hasDownstream = new Set<string>();
   for (const name of g.names) for (const u of g.upstream[name] ?? []) hasDownstream.add(u);
   return g.names.filter((n) => !hasDownstream.has(n));
+}
+
+/**
+ * The stages hit directly, everything downstream of them, and their upstream (checked, and skipped
+ * when fresh), so a rerun of a change is an ordinary incremental run of that part of the graph.
+ * `order` is upstream first.
+ */
+export function affectedPart(order: string[], upstream: Record<string, string[]>, direct: string[]): string[] {
+  const hit = new Set(direct);
+  for (const name of order) {
+    if ((upstream[name] ?? []).some((u) => hit.has(u))) hit.add(name);
+  }
+  const needed = new Set<string>();
+  const stack = [...hit];
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    stack.push(...(upstream[name] ?? []));
+  }
+  return order.filter((n) => needed.has(n));
 }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { StatCache } from '../hash/index.js';
 import type { Project } from '../project.js';
-import type { Stage } from '../spec/types.js';
+import type { Stage } from '../pipeline/types.js';
 import { ObjectStore } from '../state/objects.js';
 import { redactorFor } from '../report/redact.js';
 import { RecordStore } from '../state/records.js';

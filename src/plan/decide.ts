@@ -3,7 +3,7 @@
  * is fresh, can be restored from the run-cache, or must run, keeping the reasons. It knows nothing of
  * scheduling.
  */
-import type { Stage } from '../spec/types.js';
+import type { Stage } from '../pipeline/types.js';
 import type { OutputRecord, RunCacheEntry, StageRecord } from '../state/records.js';
 import { absolute, type EngineContext } from './context.js';
 import { explainChanges } from './reasons.js';

@@ -9,7 +9,7 @@
  */
 import { cacheVariables, isSecretName } from '../exec/environment.js';
 import { digestBytes } from '../hash/index.js';
-import type { Pipeline, Stage } from '../spec/types.js';
+import type { Pipeline, Stage } from '../pipeline/types.js';
 import { stableStringify } from '../util/stable-json.js';
 
 export interface KeyedEnvironment {

@@ -1,7 +1,7 @@
 /** The key of a stage: every input that, when it changes, must make the stage run again. */
 import { digestBytes, type PathHash } from '../hash/index.js';
-import { isGlob } from '../spec/paths.js';
-import type { Stage } from '../spec/types.js';
+import { isGlob } from '../pipeline/paths.js';
+import type { Stage } from '../pipeline/types.js';
 import type { KeyParts } from '../state/records.js';
 import { globSync } from '../util/lazy.js';
 import { stableStringify } from '../util/stable-json.js';

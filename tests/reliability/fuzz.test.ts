@@ -16,7 +16,7 @@ const CLI_CASES = envInt('PIPE_FUZZ_CLI_CASES', 10);
 const SEED = envInt('PIPE_FUZZ_SEED', 1);
 const SLOW_CASE_MS = 1000;
 
-const { loadPipeline } = (await import(path.join(REPO, 'dist/spec/load.js'))) as typeof import('../../src/spec/load.js');
+const { loadPipeline } = (await import(path.join(REPO, 'dist/pipeline/load.js'))) as typeof import('../../src/pipeline/load.js');
 const { buildGraph } = (await import(path.join(REPO, 'dist/graph/build.js'))) as typeof import('../../src/graph/build.js');
 const { UserError } = (await import(path.join(REPO, 'dist/util/errors.js'))) as typeof import('../../src/util/errors.js');
 

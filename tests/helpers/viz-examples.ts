@@ -1,5 +1,5 @@
 /** Example graph models: the subtitle pipeline's shape (for tests and docs) and synthetic batches (for benchmarks). */
-import type { StageState, VizGraph, VizNode } from './model.js';
+import type { StageState, VizGraph, VizNode } from '../../src/viz/model.js';
 
 const PER_JOB: [string, string[], string[]][] = [
   ['demux', [], ['bootstrap:tools']],
