@@ -34,9 +34,9 @@ describe('ObjectStore', () => {
   it('round-trips a file with its exec bit; the stored blob is a read-only copy', async () => {
     const out = write('out/tool.sh', '#!/bin/sh\necho hi\n', 0o755);
     const h = await hasher.hash(out);
-    expect(store.has(h)).toBe(false);
+    expect(await store.has(h)).toBe(false);
     await store.put(out, h);
-    expect(store.has(h)).toBe(true);
+    expect(await store.has(h)).toBe(true);
     expect(mode(blobPath(h.hash))).toBe(0o444);
     const storedAt = statSync(blobPath(h.hash)).mtimeMs;
     await store.put(out, h);
@@ -55,7 +55,7 @@ describe('ObjectStore', () => {
     const dir = path.join(root, 'model');
     const h = await hasher.hash(dir);
     await store.put(dir, h);
-    expect(store.has(h)).toBe(true);
+    expect(await store.has(h)).toBe(true);
 
     write('model/stale-extra.txt', 'should vanish');
     writeFileSync(path.join(dir, 'config.json'), '{"edited":true}');
@@ -94,7 +94,7 @@ describe('ObjectStore', () => {
     const h = await hasher.hash(out);
     writeFileSync(out, 'second');
     await expect(store.put(out, h)).rejects.toThrow(/changed while/);
-    expect(store.has(h)).toBe(false);
+    expect(await store.has(h)).toBe(false);
     expect(readdirSync(path.dirname(blobPath(h.hash)))).toEqual([]);
   });
 
@@ -104,10 +104,10 @@ describe('ObjectStore', () => {
     const fanout = path.dirname(blobPath(h.hash));
     mkdirSync(fanout, { recursive: true });
     writeFileSync(path.join(fanout, `.${h.hash.slice(2)}.tmp-999-deadbeef`), 'compl');
-    expect(store.has(h)).toBe(false);
+    expect(await store.has(h)).toBe(false);
     await expect(store.restore(h, path.join(root, 'restored.txt'))).rejects.toThrow(/not in the cache/);
     await store.put(out, h);
-    expect(store.has(h)).toBe(true);
+    expect(await store.has(h)).toBe(true);
   });
 
   it('gc removes only objects unreachable from the live set, and stale temp files', async () => {
@@ -137,9 +137,9 @@ describe('ObjectStore', () => {
       removedFiles: 4, // drop.txt blob, y.txt blob, dropdir tree, stale temp
       removedBytes: 'only-drop'.length + 'only-dropdir!'.length + treeBytes + 7,
     });
-    expect(store.has(keep)).toBe(true);
-    expect(store.has(drop)).toBe(false);
-    expect(store.has(dropDir)).toBe(false);
+    expect(await store.has(keep)).toBe(true);
+    expect(await store.has(drop)).toBe(false);
+    expect(await store.has(dropDir)).toBe(false);
     expect(existsSync(blobPath(digestBytes('shared')))).toBe(true);
     expect(existsSync(freshTemp)).toBe(true);
     expect(existsSync(staleTemp)).toBe(false);

@@ -94,10 +94,12 @@ export async function gcCommand(opts: { keepRuns?: boolean }, globals: GlobalOpt
   try {
     const engine = openEngine(project);
     const current = engine.records.allStages().filter((r) => project.stages.has(r.name));
-    const live = opts.keepRuns ? [...current.flatMap((r) => r.outs), ...engine.records.allRuns().flatMap((r) => r.outs)] : current.flatMap((r) => r.outs);
-    if (!opts.keepRuns) engine.records.retainRuns(new Set(current.map((r) => r.key)));
-    const result = engine.objects.gc(live);
+    const { runs, objects } = engine.local;
+    const live = opts.keepRuns ? [...current.flatMap((r) => r.outs), ...runs.all().flatMap((r) => r.outs)] : current.flatMap((r) => r.outs);
+    if (!opts.keepRuns) runs.retain(new Set(current.map((r) => r.key)), engine.records);
+    const result = objects.gc(live);
     engine.records.close();
+    runs.close();
     if (!globals.quiet) process.stdout.write(`removed ${result.removedFiles} object(s), ${bytes(result.removedBytes)}\n`);
   } finally {
     lock.release();

@@ -75,7 +75,7 @@ function recordedOutputs(engine: EngineContext): Map<string, Recorded> {
     }
   };
   for (const r of engine.records.allStages()) add(r.outs, r.name);
-  for (const r of engine.records.allRuns()) add(r.outs);
+  for (const r of engine.local.runs.all()) add(r.outs);
   return byPath;
 }
 

@@ -98,7 +98,7 @@ async function runOnce(
       signal,
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
-    if (!opts.dryRun) engine.records.compactIfLarge();
+    if (!opts.dryRun) engine.local.runs.compactIfLarge(engine.records);
     const succeeded = result.counts.failed === 0 && !result.interrupted;
     const outputsNote = opts.dryRun || !succeeded ? undefined : outputsSummary(project, opts.requested);
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);

@@ -11,7 +11,7 @@ import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
 import type { Reporter, StageStatus } from '../report/events.js';
 import type { Stage } from '../pipeline/types.js';
 import { isWithinFolder } from '../pipeline/paths.js';
-import type { OutputRecord } from '../state/records.js';
+import type { OutputRecord, StageRecord } from '../state/records.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';
 import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
@@ -145,11 +145,11 @@ class Run {
       }
       return this.wouldRun(stage, started, decision.reasons, decision.state);
     }
-    if (decision.action === 'run' && decision.damaged) this.dropDamaged(stage, decision.damaged, decision.reasons);
+    if (decision.action === 'run' && decision.damaged) await this.dropDamaged(stage, decision.damaged, decision.reasons);
     if (decision.action === 'restore') {
       const unavailable = await this.restore(stage, decision.from.outs);
       if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== RESTORE_REASON), unavailable], started);
-      this.ctx.records.record(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
+      await this.remember(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
       this.outputs.set(stage.name, decision.from.outputHash);
       return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
     }
@@ -173,7 +173,7 @@ class Run {
       this.reporter.start(stage.name, reasons.join('; '));
       if (stage.fetch) {
         const outputHash = await runFetchStage(this.fetchContext, stage);
-        this.ctx.records.record(recordOf(stage, inputs, [], outputHash, Date.now() - began));
+        await this.remember(recordOf(stage, inputs, [], outputHash, Date.now() - began));
         this.outputs.set(stage.name, outputHash);
         return this.finish(stage, 'ran', began, reasons.join('; '));
       }
@@ -234,11 +234,17 @@ class Run {
     const outs = await this.storeOutputs(stage);
     const outputHash = outputDigest(outs);
     this.aside.markDone(setAside);
-    this.ctx.records.record(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
+    await this.remember(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
     progress.recorded = true;
     this.outputs.set(stage.name, outputHash);
     this.dropSetAside(setAside);
     return this.finish(stage, 'ran', began, reasons.join('; '));
+  }
+
+  /** The stage's record, and its outputs in the run-cache under its key. */
+  private async remember(rec: StageRecord): Promise<void> {
+    this.ctx.records.record(rec);
+    await this.ctx.runCache.put({ key: rec.key, outs: rec.outs, outputHash: rec.outputHash });
   }
 
   /** `persist: true`: the outputs stay where they are; only their folders are made. */
@@ -277,7 +283,7 @@ class Run {
     const recorded = this.ctx.records.stage(stage.name)?.outs.find((o) => o.path === out);
     if (!recorded || recorded.kind === 'missing') return false;
     const now = this.ctx.stats.peek(abs) ?? (await this.ctx.stats.hash(abs));
-    return now.kind === recorded.kind && now.hash === recorded.hash && this.ctx.objects.has(recorded);
+    return now.kind === recorded.kind && now.hash === recorded.hash && (await this.ctx.objects.has(recorded));
   }
 
   /**
@@ -302,7 +308,7 @@ class Run {
 
   private async restoreRecorded(recorded: OutputRecord | undefined, abs: string): Promise<void> {
     await rm(abs, { recursive: true, force: true });
-    if (recorded && recorded.kind !== 'missing' && this.ctx.objects.has(recorded)) await this.ctx.objects.restore(recorded, abs);
+    if (recorded && recorded.kind !== 'missing' && (await this.ctx.objects.has(recorded))) await this.ctx.objects.restore(recorded, abs);
   }
 
   /** The stage succeeded: its earlier outputs go, except those the cache does not hold, which are kept (and said so). */
@@ -341,8 +347,8 @@ class Run {
     return outs;
   }
 
-  private dropDamaged(stage: Stage, out: OutputRecord, reasons: string[]): void {
-    this.ctx.objects.dropDamaged(out);
+  private async dropDamaged(stage: Stage, out: OutputRecord, reasons: string[]): Promise<void> {
+    await this.ctx.objects.dropDamaged(out);
     this.reporter.note(`pipe: ${stage.name}: ${reasons[reasons.length - 1]}`);
   }
 
@@ -421,7 +427,8 @@ function escapeMessage(escaping: string[]): string {
 /** Records first (they are the state); the caches after, each failure said with the file it concerns. */
 function saveState(ctx: EngineContext): void {
   ctx.records.close();
-  ctx.objects.save();
+  ctx.local.runs.close();
+  ctx.local.objects.save();
   try {
     ctx.stats.save();
   } catch (err) {

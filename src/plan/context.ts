@@ -1,4 +1,4 @@
-/** What the planner and the executor share: the project, its records, the stat cache and the object store. */
+/** What the planner and the executor share: the project, its records, the stat cache and the caches. */
 import path from 'node:path';
 import { StatCache } from '../hash/index.js';
 import type { Project } from '../project.js';
@@ -6,23 +6,45 @@ import type { Stage } from '../pipeline/types.js';
 import { ObjectStore } from '../state/objects.js';
 import { redactorFor } from '../report/redact.js';
 import { RecordStore } from '../state/records.js';
+import { LocalRunCache } from '../state/run-cache.js';
+import type { OutputStore, RunCache } from '../state/stores.js';
 
 export interface EngineContext {
   project: Project;
   records: RecordStore;
   stats: StatCache;
-  objects: ObjectStore;
+  /** where outputs are kept by content (this machine's store, maybe with a team cache behind it) */
+  objects: OutputStore;
+  /** stage key -> outputs (likewise) */
+  runCache: RunCache;
+  /** this machine's caches, for what only they do (gc, orphans, saving) */
+  local: LocalCaches;
   /** names of the fetch stages, for HF_HUB_OFFLINE */
   fetchStages: ReadonlySet<string>;
 }
 
-export function openEngine(project: Project): EngineContext {
+export interface LocalCaches {
+  objects: ObjectStore;
+  runs: LocalRunCache;
+}
+
+/** Puts other caches behind the local ones (the team cache); the planner only sees the interfaces. */
+export type CacheLayer = (local: LocalCaches) => { objects: OutputStore; runCache: RunCache };
+
+export function openEngine(project: Project, layer?: CacheLayer): EngineContext {
   const dir = project.stateDir;
+  const redact = (line: string) => redactorFor(project.root).text(line);
+  const records = new RecordStore(path.join(dir, 'state.log'), redact).load();
+  const local: LocalCaches = {
+    objects: new ObjectStore(path.join(dir, 'cache')),
+    runs: new LocalRunCache(path.join(dir, 'run-cache.log'), records.legacyRuns(), redact).load(),
+  };
   return {
     project,
-    records: new RecordStore(path.join(dir, 'state.log'), (line) => redactorFor(project.root).text(line)).load(),
+    records,
     stats: new StatCache(path.join(dir, 'stat-cache'), { memoize: true }),
-    objects: new ObjectStore(path.join(dir, 'cache')),
+    ...(layer ? layer(local) : { objects: local.objects, runCache: local.runs }),
+    local,
     fetchStages: new Set(project.pipeline.stages.filter((s) => s.fetch).map((s) => s.name)),
   };
 }

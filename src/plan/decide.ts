@@ -4,7 +4,8 @@
  * scheduling.
  */
 import type { Stage } from '../pipeline/types.js';
-import type { OutputRecord, RunCacheEntry, StageRecord } from '../state/records.js';
+import type { OutputRecord, StageRecord } from '../state/records.js';
+import type { RunCacheEntry } from '../state/stores.js';
 import { absolute, type EngineContext } from './context.js';
 import { explainChanges } from './reasons.js';
 import type { StageInputs } from './inputs.js';
@@ -29,11 +30,11 @@ export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInpu
 
 export const RESTORE_REASON = 'outputs for these inputs are in the cache';
 
-function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Decision {
-  const earlier = ctx.records.run(inputs.key);
+async function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Promise<Decision> {
+  const earlier = await ctx.runCache.get(inputs.key);
   if (!earlier) return { action: 'run', state, reasons };
   for (const out of earlier.outs) {
-    const problem = ctx.objects.problem(out);
+    const problem = await ctx.objects.problem(out);
     if (!problem) continue;
     if (problem.missing) return { action: 'run', state, reasons };
     // the builder drops the damaged object before running (this function itself only looks: status uses it too)

@@ -7,6 +7,7 @@ import { StatCache } from '../hash/stat-cache.js';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 import { StorageError, isStorageFailure } from '../util/errors.js';
 import { parseTree } from './tree-check.js';
+import type { OutputStore } from './stores.js';
 
 /** Temp files older than this are leftovers of a crashed put; younger ones may belong to a running put. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -38,7 +39,7 @@ export type ObjectProblem = { missing: true; detail: string } | { missing: false
  * be is something pipe did not write. Reads treat it as absent; writes and gc remove the link
  * itself (never its target).
  */
-export class ObjectStore {
+export class ObjectStore implements OutputStore {
   /** folders of the store checked to be real folders (not links) in this process */
   private readonly realDirs = new Set<string>();
   private verified: StatCache | undefined;
@@ -64,12 +65,16 @@ export class ObjectStore {
   }
 
   /** True when every blob (and, for a folder, its tree) is present and looks intact without reading it. */
-  has(h: PathHash): boolean {
-    return this.problem(h) === undefined;
+  async has(h: PathHash): Promise<boolean> {
+    return this.problemNow(h) === undefined;
+  }
+
+  async problem(h: PathHash): Promise<ObjectProblem | undefined> {
+    return this.problemNow(h);
   }
 
   /** Why the output cannot be restored, judged without reading any content (sizes, links, the tree). */
-  problem(h: PathHash): ObjectProblem | undefined {
+  problemNow(h: PathHash): ObjectProblem | undefined {
     if (h.kind === 'missing') return undefined;
     if (h.kind === 'file') return this.blobProblem(h.hash, h.size);
     const tree = this.readTree(h.hash);
@@ -82,8 +87,8 @@ export class ObjectStore {
   }
 
   /** Removes what `problem` finds damaged in this output's objects (the blob or the tree; never a missing one). */
-  dropDamaged(h: PathHash): void {
-    if (h.kind === 'file' && this.problem(h)?.missing === false) this.drop(this.blobPath(h.hash));
+  async dropDamaged(h: PathHash): Promise<void> {
+    if (h.kind === 'file' && this.problemNow(h)?.missing === false) this.drop(this.blobPath(h.hash));
     if (h.kind !== 'dir') return;
     const tree = this.readTree(h.hash);
     if (!('entries' in tree)) {
@@ -120,6 +125,42 @@ export class ObjectStore {
       if (isStorageFailure(err)) throw new StorageError(`could not restore output ${label} from ${this.shown()}`, err);
       throw err;
     }
+  }
+
+  /** The stored file of a blob, to read it (upload): only once `problemNow` found it intact. */
+  blobFile(hash: string): string {
+    return this.blobPath(hash);
+  }
+
+  /** A temp name beside where the blob goes, for a download to write into (then `adoptBlob`). */
+  blobTemp(hash: string): string {
+    const dest = this.blobPath(hash);
+    this.ensureDirs(path.dirname(dest));
+    return tempName(dest);
+  }
+
+  /** Moves a downloaded file into the store under its name once its content is checked against it. */
+  async adoptBlob(tmp: string, hash: string): Promise<void> {
+    try {
+      if ((await digestFile(tmp)).hash !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
+      await chmod(tmp, 0o444);
+      await rename(tmp, this.blobPath(hash));
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Stores a folder's listing (from the team cache); refused unless it digests to its name. */
+  adoptTree(hash: string, entries: TreeEntry[]): void {
+    const text = JSON.stringify(entries);
+    if (typeof parseTree(text, hash) === 'string') throw new ObjectUnavailable(`folder listing ${hash} does not match its hash`, true);
+    if (!this.treeIntact(hash)) this.writeTree(hash, text);
+  }
+
+  /** The entries of a stored folder (validated), or undefined when it is not here intact. */
+  treeEntries(hash: string): TreeEntry[] | undefined {
+    const tree = this.readTree(hash);
+    return 'entries' in tree ? tree.entries : undefined;
   }
 
   /** Persist what was verified (best effort: it only saves re-reading objects). */

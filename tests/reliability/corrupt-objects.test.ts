@@ -164,14 +164,17 @@ describe('a damaged or hostile folder listing (tree) is never used', () => {
 
   /** The hash v=one's run-cache entry records for out/. */
   function recordedTree(dir: string): string {
-    const lines = readFileSync(path.join(dir, '.pipe/state.log'), 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync(path.join(dir, '.pipe/run-cache.log'), 'utf8').split('\n').filter(Boolean);
     const runs = lines.map((l) => JSON.parse(l.slice(9)) as { r?: { outs: { path: string; hash: string }[] } }).flatMap((l) => (l.r ? [l.r] : []));
     return runs.flatMap((r) => r.outs).find((o) => o.path === 'out')!.hash;
   }
 
-  /** Points every record of tree `from` at tree `to` (rewriting the checksums), as a tampered state would. */
+  /** Points every record and run-cache entry of tree `from` at tree `to` (rewriting the checksums), as a tampered state would. */
   function repointTree(dir: string, from: string, to: string): void {
-    const file = path.join(dir, '.pipe/state.log');
+    for (const log of ['state.log', 'run-cache.log']) repointIn(path.join(dir, '.pipe', log), from, to);
+  }
+
+  function repointIn(file: string, from: string, to: string): void {
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
       const json = l.slice(9).split(from).join(to);
       return `${crc32(json).toString(16).padStart(8, '0')} ${json}`;

@@ -3,7 +3,7 @@
  * appended after it; the log names its format in a header line; an older log without one is still read; a
  * log of an unknown format is refused, never misread.
  */
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { expectExit, ok, projectsRemovedAfterAll, statuses, type TestProject } from '../helpers/pipe-project.js';
@@ -44,7 +44,9 @@ describe.concurrent('state.log', () => {
     expect(statuses(ok(await p.run('b')))).toEqual({ b: 'ran' });
     expect(corruptRecordLines(p.dir)).toEqual([]);
     expect(await stateOf(p, 'b')).toBe('fresh');
-    expect(await stateOf(p, 'a')).toBe('fresh'); // its stage line was whole; only its run-cache line was torn
+    // a's record was the torn line: only it is lost (the run-cache, a log of its own, still has a's outputs)
+    expect(await stateOf(p, 'a')).toBe('never-run');
+    expect(statuses(ok(await p.run('a')))).toEqual({ a: 'restored' });
   });
 
   test('a torn file that is nothing but a partial line starts afresh with its header', async () => {
@@ -64,6 +66,19 @@ describe.concurrent('state.log', () => {
     expect(await stateOf(p, 'a')).toBe('fresh');
     expect(statuses(ok(await p.pipe(['run', '--force', 'b'])))).toEqual({ b: 'ran' });
     expect(await stateOf(p, 'a')).toBe('fresh');
+  });
+
+  test('run-cache entries in a state.log from before the run-cache had its own log are used, then moved there', async () => {
+    const p = project(TWO);
+    ok(await p.run('a'));
+    const runs = readFileSync(p.path('.pipe/run-cache.log'), 'utf8').split('\n').filter((l) => l.includes('{"r":'));
+    writeFileSync(p.path('.pipe/state.log'), [...logLines(p), ...runs].map((l) => `${l}\n`).join(''));
+    rmSync(p.path('.pipe/run-cache.log'));
+    rmSync(p.path('a.txt'));
+    ok(await p.pipe(['run', '--force', 'b']));
+    expect(logLines(p).some((l) => l.includes('{"r":'))).toBe(false);
+    expect(readFileSync(p.path('.pipe/run-cache.log'), 'utf8')).toContain(runs[0]!.slice(9));
+    expect(statuses(ok(await p.run('a')))).toEqual({ a: 'restored' });
   });
 
   test('a log of an unknown format is refused with a clear message and left alone', async () => {
