@@ -46,6 +46,8 @@ function program(shorthands: string): Command {
     .option('--offline', 'no network for fetch stages: a model that is not cached is an error')
     .option('--no-network', 'run command stages with networking cut off (unshare -n); only fetch stages may reach the network')
     .option('--watch', 'after the run, watch the deps and rerun what a change affects')
+    .option('--remote-cache <URL>', 'the team cache (Bazel HTTP-cache layout) to restore from and upload to (also PIPE_REMOTE_CACHE)')
+    .option('--remote-cache-read-only', 'restore from the team cache, never upload to it')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('status'), shorthands)

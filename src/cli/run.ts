@@ -19,6 +19,9 @@ import { openWithShorthands, selectStages } from './session.js';
 import { makeReporter } from './reporter.js';
 import { detectGpus } from './gpus.js';
 import { releaseStartupSignals } from './signals.js';
+import { openTeamCache, remoteLine, remoteSummary } from '../remote/open.js';
+import { withoutUserinfo } from '../remote/endpoint.js';
+import { redactorFor } from '../report/redact.js';
 
 export interface RunOptions {
   set: string[];
@@ -29,6 +32,8 @@ export interface RunOptions {
   offline?: boolean;
   network?: boolean;
   watch?: boolean;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
 }
 
 export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
@@ -75,7 +80,7 @@ async function runOnce(
   const started = Date.now();
   const reporter = await makeReporter(globals, project, order.length, !!opts.dryRun);
   const lock = opts.dryRun ? undefined : await acquireLock(project.stateDir, {
-    command: `pipe run ${process.argv.slice(3).join(' ')}`.trim(),
+    command: redactorFor(project.root).text(`pipe run ${process.argv.slice(3).map(withoutUserinfo).join(' ')}`.trim()),
     signal,
     onWait: (h) => reporter.note(`waiting for another run of this project to finish: pid ${h.pid} (${h.command}), started ${h.started}`),
     onTakeOver: (message) => reporter.note(message),
@@ -87,7 +92,8 @@ async function runOnce(
   if (lock === 'interrupted') return EXIT.interrupted;
   try {
     if (lock) dropSnapshots(project.root);
-    const engine = openEngine(project);
+    const remote = openTeamCache(project, opts, reporter);
+    const engine = openEngine(project, remote?.layer);
     const result = await execute(engine, order, {
       jobs: jobsOf(opts.jobs),
       keepGoing: !!opts.keepGoing,
@@ -98,12 +104,19 @@ async function runOnce(
       signal,
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
+    const team = remote?.team();
+    await team?.finish(); // the uploads of this run: the command ends after them
+    if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
     if (!opts.dryRun) engine.local.runs.compactIfLarge(engine.records);
     const succeeded = result.counts.failed === 0 && !result.interrupted;
     const outputsNote = opts.dryRun || !succeeded ? undefined : outputsSummary(project, opts.requested);
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);
     if (!opts.dryRun && !opts.watch && result.counts.failed === 0 && !result.interrupted) snapshotForNoop(project, engine, order, outputsNote);
-    await reporter.summary({ type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
+    await reporter.summary({
+      type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started,
+      ...(result.interrupted ? { interrupted: true } : {}),
+      ...(team ? { remote: remoteSummary(team.stats) } : {}),
+    });
     return exitCode(result);
   } finally {
     if (lock) lock.release();

@@ -147,11 +147,11 @@ class Run {
     }
     if (decision.action === 'run' && decision.damaged) await this.dropDamaged(stage, decision.damaged, decision.reasons);
     if (decision.action === 'restore') {
-      const unavailable = await this.restore(stage, decision.from.outs);
+      const unavailable = undeclaredOutputs(stage, decision.from.outs) ?? (await this.restore(stage, decision.from.outs));
       if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== RESTORE_REASON), unavailable], started);
       await this.remember(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
       this.outputs.set(stage.name, decision.from.outputHash);
-      return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
+      return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state, decision.from.from);
     }
     return this.runStage(stage, inputs, decision.reasons, started);
   }
@@ -404,9 +404,9 @@ class Run {
       this.ctx.project.stages.get(u)!.outs.some((o) => dep === o || dep.startsWith(o + '/')));
   }
 
-  private finish(stage: Stage, status: StageStatus, started: number, reason: string, state?: StageState): 'ok' {
+  private finish(stage: Stage, status: StageStatus, started: number, reason: string, state?: StageState, from?: 'remote'): 'ok' {
     this.counts[status]++;
-    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reason, ...(state ? { state } : {}) });
+    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reason, ...(state ? { state } : {}), ...(from ? { from } : {}) });
     return 'ok';
   }
 
@@ -440,6 +440,12 @@ function saveState(ctx: EngineContext): void {
 /** The outputs not inside another output of the same stage: moving one moves what is inside it. */
 function outermost(outs: string[]): string[] {
   return outs.filter((out) => !outs.some((other) => other !== out && out.startsWith(other + '/')));
+}
+
+/** A cache entry naming an output the stage does not declare (a tampered team-cache record) is never restored. */
+function undeclaredOutputs(stage: Stage, outs: OutputRecord[]): string | undefined {
+  const stray = outs.filter((o) => !stage.outs.includes(o.path));
+  return stray.length ? `the cached entry names ${stray.map((o) => o.path).join(', ')}, which the stage does not declare; running the stage instead` : undefined;
 }
 
 function errorText(err: unknown): string {

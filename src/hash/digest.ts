@@ -48,3 +48,10 @@ export async function digestFile(absPath: string): Promise<{ hash: string; size:
     idle.push(hasher);
   }
 }
+
+/** An incremental digest, for bytes that stream past (a download) rather than sit in a file. */
+export async function newDigest(): Promise<{ update(data: Uint8Array): void; hex(): string }> {
+  const hasher = await createXXHash128();
+  hasher.init();
+  return { update: (data) => void hasher.update(data), hex: () => hasher.digest('hex') };
+}

@@ -99,6 +99,7 @@ class Loader {
       groupDescs: groups.descs,
       pools,
       allowOutside: this.allowOutside,
+      ...remoteCacheOf(this.raw.remote_cache),
       stages,
     };
     return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [] };
@@ -584,4 +585,9 @@ function referencedVars(cmd: RawStage['cmd']): string[] {
 /** A dep that is this file, a folder holding it, or a glob matching it. */
 function depCovers(dep: string, file: string): boolean {
   return dep === file || file.startsWith(dep.replace(/\/+$/, '') + '/') || (isGlob(dep) && picomatch.isMatch(file, dep));
+}
+
+function remoteCacheOf(raw: RawPipeline['remote_cache']): Pick<Pipeline, 'remoteCache'> {
+  if (raw === undefined) return {};
+  return { remoteCache: typeof raw === 'string' ? { url: raw, readOnly: false } : { url: raw.url, readOnly: !!raw.read_only } };
 }

@@ -82,6 +82,13 @@ export const pipelineSchema = z.strictObject({
   }).optional(),
   allow_outside: z.array(z.string().regex(/^\//, 'an absolute folder')).optional()
     .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx); nothing is ever written there'),
+  remote_cache: z.union([
+    z.string().regex(/^https?:\/\/[^@\s]+$/, 'an http(s) URL without user:password (credentials go in ~/.netrc or PIPE_REMOTE_CACHE_TOKEN)'),
+    z.strictObject({
+      url: z.string().regex(/^https?:\/\/[^@\s]+$/, 'an http(s) URL without user:password (credentials go in ~/.netrc or PIPE_REMOTE_CACHE_TOKEN)'),
+      read_only: z.boolean().optional().describe('only download from the team cache, never upload'),
+    }),
+  ]).optional().describe('the team cache (Bazel HTTP-cache layout): --remote-cache and PIPE_REMOTE_CACHE override it'),
   args: z.array(argSchema).optional().describe('command-line shorthands for pipe run, mapped to vars'),
   groups: z.record(z.string().regex(GROUP_NAME, 'a name of letters, digits, _ . - : @ and ${references}'),
     z.union([memberList, groupSchema])).optional(),

@@ -94,6 +94,8 @@ export interface Pipeline {
   pools?: Record<string, number>;
   /** absolute folders deps may read from outside the project */
   allowOutside: string[];
+  /** `remote_cache:` (the team cache), when declared */
+  remoteCache?: { url: string; readOnly: boolean };
   /** in declaration order */
   stages: Stage[];
 }

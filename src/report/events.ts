@@ -10,6 +10,8 @@ export interface StageEvent {
   reason: string;
   /** the planner's verdict before acting: fresh, stale, never-run or missing-outputs */
   state?: 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
+  /** a restore from the team cache rather than this machine's */
+  from?: 'remote';
   /** the stage log, for failures */
   log?: string;
   /** the last lines of the log, for failures */
@@ -27,6 +29,8 @@ export interface SummaryEvent {
   notRun: number;
   ms: number;
   interrupted?: boolean;
+  /** what the team cache did (src/remote/open.ts remoteSummary), when one was used */
+  remote?: Record<string, unknown>;
 }
 
 export interface ProgressEvent {

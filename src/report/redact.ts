@@ -7,6 +7,7 @@
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import { urlCredentials } from '../remote/endpoint.js';
 
 export const SECRET_VARIABLES = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'PIPE_REMOTE_CACHE_TOKEN', 'PIPE_REMOTE_CACHE_SECRET'] as const;
 /** project-relative files holding a token in their first line (see src/fetch/context.ts) */
@@ -114,9 +115,20 @@ export function redactorFor(root: string | undefined): Redactor {
   if (!redactor) {
     const fromEnv = SECRET_VARIABLES.map((name) => process.env[name]?.trim() ?? '');
     const fromFiles = root ? SECRET_FILES.map((rel) => firstLine(path.join(root, rel))) : [];
-    byRoot.set(key, (redactor = new Redactor([...fromEnv, ...fromFiles])));
+    byRoot.set(key, (redactor = new Redactor([...fromEnv, ...fromFiles, ...remoteCacheCredentials()])));
   }
   return redactor;
+}
+
+/** user:password in the team cache's URL (PIPE_REMOTE_CACHE or --remote-cache): masked like a token. */
+function remoteCacheCredentials(): string[] {
+  const urls = [process.env.PIPE_REMOTE_CACHE ?? ''];
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--remote-cache') urls.push(argv[i + 1] ?? '');
+    else if (argv[i]!.startsWith('--remote-cache=')) urls.push(argv[i]!.slice('--remote-cache='.length));
+  }
+  return urls.flatMap(urlCredentials);
 }
 
 function firstLine(file: string): string {

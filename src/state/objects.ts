@@ -139,10 +139,13 @@ export class ObjectStore implements OutputStore {
     return tempName(dest);
   }
 
-  /** Moves a downloaded file into the store under its name once its content is checked against it. */
-  async adoptBlob(tmp: string, hash: string): Promise<void> {
+  /**
+   * Moves a downloaded file into the store under its name once its content is checked against it
+   * (`digested`: its digest, computed while it streamed in; else the file is read again).
+   */
+  async adoptBlob(tmp: string, hash: string, digested?: string): Promise<void> {
     try {
-      if ((await digestFile(tmp)).hash !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
+      if ((digested ?? (await digestFile(tmp)).hash) !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
       await chmod(tmp, 0o444);
       await rename(tmp, this.blobPath(hash));
     } finally {

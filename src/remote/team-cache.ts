@@ -1,0 +1,218 @@
+/**
+ * The team cache: stage records and blobs shared over HTTP (client.ts), kept behind this machine's caches.
+ * Lookups ask `ac/<key>` and check the record (record.ts); restoring downloads each blob into the local
+ * store, verified by SHA-256 and by the local digest, then restores locally. Uploads run in the background,
+ * blobs first and the record last (so a half-finished upload is never a hit); `finish` waits for them.
+ * Faults never fail a build: the first one is said once and the team cache is left alone for the rest of
+ * the command.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { PathHash, TreeEntry } from '../hash/types.js';
+import type { LocalCaches } from '../plan/context.js';
+import type { OutputRecord } from '../state/records.js';
+import type { RunCacheEntry } from '../state/stores.js';
+import { BlobMismatch, CacheClient, type ClientOptions, DEFAULT_CLIENT, RemoteError } from './client.js';
+import type { RemoteEndpoint } from './endpoint.js';
+import { readRecord, RECORD_FORMAT, signRecord, type Refusal, type RemoteRecord } from './record.js';
+
+export interface TeamCacheOptions {
+  readOnly: boolean;
+  /** PIPE_REMOTE_CACHE_SECRET: sign what is written, refuse what is not signed with it */
+  secret?: string;
+  /** one line for the user (a fault, a refused record) */
+  warn: (text: string) => void;
+  /** bytes moved, for a progress display */
+  progress?: (what: string, bytes: number, total: number, done: boolean) => void;
+  client?: Partial<ClientOptions>;
+  /** transfers at once */
+  parallel?: number;
+}
+
+export interface TeamCacheStats {
+  url: string;
+  lookups: number;
+  hits: number;
+  refused: Record<Refusal, number>;
+  downloadedBytes: number;
+  uploaded: number;
+  uploadedBytes: number;
+  /** set when a fault made pipe stop using the team cache for this command */
+  unavailable?: string;
+}
+
+export class TeamCache {
+  readonly stats: TeamCacheStats;
+  private readonly client: CacheClient;
+  /** records looked up in this command, by key */
+  private readonly found = new Map<string, RemoteRecord>();
+  /** local digest -> SHA-256 and size, from the records found */
+  private readonly blobs = new Map<string, { sha256: string; size: number }>();
+  private readonly trees = new Map<string, TreeEntry[]>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly limit: Limiter;
+  private down: string | undefined;
+
+  constructor(endpoint: RemoteEndpoint, private readonly local: LocalCaches, private readonly opts: TeamCacheOptions) {
+    this.client = new CacheClient(endpoint, { ...DEFAULT_CLIENT, ...opts.client });
+    this.limit = new Limiter(opts.parallel ?? 4);
+    this.stats = { url: endpoint.shown, lookups: 0, hits: 0, refused: { unsigned: 0, 'bad-signature': 0, 'other-key': 0, malformed: 0 }, downloadedBytes: 0, uploaded: 0, uploadedBytes: 0 };
+  }
+
+  get readOnly(): boolean {
+    return this.opts.readOnly;
+  }
+
+  /** The outputs the team cache holds for `key`, from a record that passed every check. */
+  async lookup(key: string): Promise<RunCacheEntry | undefined> {
+    if (this.down || !/^[0-9a-zA-Z_-]{8,128}$/.test(key)) return undefined;
+    this.stats.lookups++;
+    let text: string | undefined;
+    try {
+      text = await this.client.getText(`ac/${key}`);
+    } catch (err) {
+      this.fault(err);
+      return undefined;
+    }
+    if (text === undefined) return undefined;
+    const read = readRecord(text, key, this.opts.secret);
+    if ('refused' in read) {
+      this.stats.refused[read.refused]++;
+      return undefined;
+    }
+    const record = read.record;
+    this.found.set(key, record);
+    for (const [hash, blob] of Object.entries(record.blobs)) this.blobs.set(hash, blob);
+    for (const [hash, entries] of Object.entries(record.trees)) this.trees.set(hash, entries);
+    this.stats.hits++;
+    return { key, outs: record.outs, outputHash: record.outputHash, from: 'remote' };
+  }
+
+  /** A record found here names every blob of this output (so it can be downloaded). */
+  knows(h: PathHash): boolean {
+    if (h.kind === 'missing') return true;
+    if (h.kind === 'file') return this.blobs.has(h.hash);
+    const entries = this.trees.get(h.hash);
+    return !!entries && entries.every((e) => this.blobs.has(e.hash));
+  }
+
+  /** Downloads what the local store lacks of this output, in parallel. Throws on any fault or mismatch. */
+  async fetch(h: PathHash, label: string): Promise<void> {
+    if (h.kind === 'missing') return;
+    const entries: { hash: string; size: number }[] = h.kind === 'file' ? [{ hash: h.hash, size: h.size }] : this.trees.get(h.hash) ?? [];
+    if (h.kind === 'dir') {
+      if (!this.trees.has(h.hash)) throw new BlobMismatch(`no folder listing for ${label}`);
+      this.local.objects.adoptTree(h.hash, this.trees.get(h.hash)!);
+    }
+    const missing = entries.filter((e) => this.local.objects.problemNow({ kind: 'file', hash: e.hash, size: e.size }) !== undefined);
+    const total = missing.reduce((n, e) => n + e.size, 0);
+    let moved = 0;
+    await Promise.all(missing.map((e) => this.limit.run(async () => {
+      const blob = this.blobs.get(e.hash);
+      if (!blob || blob.size !== e.size) throw new BlobMismatch(`the record names no content for part of ${label}`);
+      const tmp = this.local.objects.blobTemp(e.hash);
+      try {
+        const got = await this.client.download(blob.sha256, blob.size, tmp, (n) => {
+          moved += n;
+          this.stats.downloadedBytes += n;
+          this.opts.progress?.(label, moved, total, false);
+        });
+        await this.local.objects.adoptBlob(tmp, e.hash, got.digest);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    })));
+    this.opts.progress?.(label, total, total, true);
+  }
+
+  /** Queues the upload of a stage's outputs and record; never throws, never waits. */
+  upload(entry: RunCacheEntry): void {
+    if (this.down || this.opts.readOnly || this.found.has(entry.key)) return;
+    const job: Promise<void> = this.uploadNow(entry).then(() => undefined, (err) => this.fault(err)).finally(() => this.pending.delete(job));
+    this.pending.add(job);
+  }
+
+  /** Uploads now (push): true when the record was written. */
+  async uploadNow(entry: RunCacheEntry): Promise<boolean> {
+    if (this.down) return false;
+    const blobs: RemoteRecord['blobs'] = {};
+    const trees: RemoteRecord['trees'] = {};
+    const files: { hash: string; size: number }[] = [];
+    for (const out of entry.outs) {
+      if (out.kind === 'file') files.push({ hash: out.hash, size: out.size });
+      if (out.kind !== 'dir') continue;
+      const listed = this.local.objects.treeEntries(out.hash);
+      if (!listed) return false; // not in the local store: nothing to share
+      trees[out.hash] = listed;
+      for (const e of listed) files.push({ hash: e.hash, size: e.size });
+    }
+    const unique = [...new Map(files.map((f) => [f.hash, f])).values()];
+    await Promise.all(unique.map((f) => this.limit.run(async () => {
+      if (this.local.objects.problemNow({ kind: 'file', hash: f.hash, size: f.size })) throw new BlobMismatch(`blob ${f.hash} is not intact in the local cache`);
+      const file = this.local.objects.blobFile(f.hash);
+      const sha256 = await sha256Of(file);
+      blobs[f.hash] = { sha256, size: f.size };
+      if (await this.client.exists(`cas/${sha256}`)) return;
+      await this.client.putFile(`cas/${sha256}`, file, (n) => (this.stats.uploadedBytes += n));
+    })));
+    const record = signRecord({ format: RECORD_FORMAT, key: entry.key, outputHash: entry.outputHash, outs: entry.outs.map(plainOut), blobs, trees }, this.opts.secret);
+    await this.client.putText(`ac/${entry.key}`, JSON.stringify(record)); // last: only a complete upload is ever a hit
+    this.stats.uploaded++;
+    return true;
+  }
+
+  /** Waits for the background uploads (the command ends after them). */
+  async finish(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  /** A download that failed for one output: said once per output; a fault of the server stops the team cache. */
+  failed(err: unknown, label: string): string {
+    if (err instanceof BlobMismatch) return `${err.message}`;
+    this.fault(err);
+    return `the team cache could not be reached for ${label}`;
+  }
+
+  private fault(err: unknown): void {
+    if (this.down) return;
+    const text = err instanceof Error ? err.message : String(err);
+    if (err instanceof BlobMismatch) {
+      this.opts.warn(`team cache: ${text}`);
+      return;
+    }
+    this.down = text;
+    this.stats.unavailable = text;
+    this.opts.warn(`team cache ${this.stats.url} is not usable (${text}); carrying on with the local cache`);
+  }
+}
+
+function plainOut(o: OutputRecord): OutputRecord {
+  return { path: o.path, kind: o.kind, hash: o.hash, size: o.size, ...(o.exec ? { exec: true } : {}) };
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hasher = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer);
+  return hasher.digest('hex');
+}
+
+/** At most `n` transfers at once. */
+class Limiter {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly n: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.n) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+export { RemoteError };
