@@ -112,19 +112,26 @@ export class CacheClient {
           batch = [];
           batched = 0;
         };
-        for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
+        try {
+          for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
           if (sha.offset + batched + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
           sha.hasher.update(chunk);
           sha.local.update(chunk);
           batch.push(chunk);
           batched += chunk.length;
           if (batched >= WRITE_BATCH) await flush();
+          }
+        } finally {
+          await flush(); // what was hashed is on disk: a resume continues right after it
         }
-        await flush();
       } finally {
         await file.close();
       }
-      if (sha.offset < size) throw Object.assign(new Error(`${rel}: the response ended after ${sha.offset} of ${size} bytes`), { code: 'ECONNRESET' });
+      if (sha.offset < size) {
+        // a whole response that is shorter than the record says: the server holds something else
+        if (res.status === 200 && Number(res.headers.get('content-length')) === sha.offset) throw new BlobMismatch(`${rel} is ${sha.offset} bytes on the server, not ${size} (altered on the server?)`);
+        throw Object.assign(new Error(`${rel}: the response ended after ${sha.offset} of ${size} bytes`), { code: 'ECONNRESET' });
+      }
     });
     if (sha.hasher.digest('hex') !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
     return { digest: sha.local.hex(), bytes: sha.offset };
@@ -150,8 +157,20 @@ export class CacheClient {
     });
   }
 
-  private send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: BodyInit): Promise<Response> {
+  private async send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: BodyInit): Promise<Response> {
     const auth = this.endpoint.authorization;
+    // a server that accepts the connection and never answers: the wait for its headers is bounded too
+    // (not for a PUT, whose response comes only after its whole body went up)
+    const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
+    const timer = body === undefined && abort ? setTimeout(abort, this.opts.stallMs) : undefined;
+    try {
+      return await this.request(method, rel, signal, headers, auth, body);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private request(method: string, rel: string, signal: AbortSignal, headers: Record<string, string>, auth: string | undefined, body?: BodyInit): Promise<Response> {
     return fetch(`${this.endpoint.base}/${rel}`, {
       method,
       headers: { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...headers },
@@ -170,6 +189,7 @@ export class CacheClient {
   private async retrying<T>(what: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let n = 0; ; n++) {
       const controller = new AbortController();
+      Object.assign(controller.signal, { abortAttempt: () => controller.abort() });
       const outer = this.opts.signal;
       const abort = () => controller.abort();
       outer?.addEventListener('abort', abort, { once: true });
@@ -187,27 +207,42 @@ export class CacheClient {
   }
 }
 
-/** The body's chunks; the attempt fails when no byte arrives for `stallMs` (a server that hangs mid-body). */
+/**
+ * The body's chunks; the attempt fails when no byte arrives for `stallMs` (a server that hangs mid-body):
+ * a watchdog aborts the request itself, which ends a pending read whatever state the socket is in.
+ */
 async function* stalling(res: Response, signal: AbortSignal, stallMs: number): AsyncGenerator<Buffer> {
   if (!res.body) return;
   const reader = res.body.getReader();
+  const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      abort?.();
+      void reader.cancel().catch(() => undefined);
+    }, stallMs);
+  };
   try {
     for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' })), stallMs);
-      });
+      arm();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        const { done, value } = await Promise.race([reader.read(), stalled]);
-        if (done) return;
-        if (signal.aborted) throw new RemoteError('interrupted');
-        yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      } finally {
-        clearTimeout(timer);
+        chunk = await reader.read();
+      } catch (err) {
+        if (stalled) throw Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' });
+        throw err;
       }
+      if (stalled) throw Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' });
+      if (chunk.done) return;
+      if (signal.aborted) throw new RemoteError('interrupted');
+      yield Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength);
     }
   } finally {
-    await reader.cancel().catch(() => undefined);
+    clearTimeout(timer);
+    void reader.cancel().catch(() => undefined); // not awaited: a stalled body may never settle
   }
 }
 

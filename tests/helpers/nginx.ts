@@ -70,8 +70,14 @@ http {
       if (stopped) return;
       stopped = true;
       const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
-      process.kill(child.pid!, 'SIGQUIT');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid!, 'SIGQUIT');
+        } catch {
+          /* already stopped (a test stopped it) */
+        }
+        await exited;
+      }
       rmSync(dir, { recursive: true, force: true });
     },
     files(sub) {
