@@ -10,13 +10,13 @@ import {
 import { resolveGroups } from './groups.js';
 import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
-import { isGlob, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
+import { isGlob, isPlainRelative, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { attachPools } from './pools.js';
 import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
-import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, type YamlPath, type YamlSource } from './source.js';
+import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, sectionKeyPositions, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
 import { validateSchema } from './validate.js';
 
@@ -259,17 +259,23 @@ class Loader {
 
   /** Where each stage's key is, indexed once: looking each one up in the map would be quadratic. */
   private stagePosition(name: string): { file: string; line?: number; col?: number } {
-    if (!this.stagePositions) {
-      this.stagePositions = new Map();
-      const stages = this.src.doc.get('stages', true);
-      if (isMap(stages)) {
-        for (const pair of stages.items) {
-          const range = (pair.key as { range?: [number, number, number] } | null)?.range;
-          if (isScalar(pair.key) && range) this.stagePositions.set(String(pair.key.value), this.src.lines.linePos(range[0]));
-        }
+    this.stagePositions ??= this.indexStagePositions();
+    return { file: this.src.file, ...this.stagePositions.get(name) };
+  }
+
+  /** From the text when it is laid out plainly (no Document needed), else from the Document. */
+  private indexStagePositions(): Map<string, { line: number; col: number }> {
+    const fromText = sectionKeyPositions(this.src.text, 'stages');
+    if (fromText && fromText.size === Object.keys(this.raw.stages).length) return fromText;
+    const positions = new Map<string, { line: number; col: number }>();
+    const stages = this.src.doc.get('stages', true);
+    if (isMap(stages)) {
+      for (const pair of stages.items) {
+        const range = (pair.key as { range?: [number, number, number] } | null)?.range;
+        if (isScalar(pair.key) && range) positions.set(String(pair.key.value), this.src.lines.linePos(range[0]));
       }
     }
-    return { file: this.src.file, ...this.stagePositions.get(name) };
+    return positions;
   }
 
   private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {
@@ -455,6 +461,7 @@ class Loader {
 
   /** A dep outside the project under an `allow_outside` folder: kept as an absolute path. */
   private allowedOutside(p: string): string | undefined {
+    if (isPlainRelative(p)) return undefined;
     const absolute = path.resolve(this.root, p);
     const inside = (dir: string) => isWithinFolder(dir, absolute);
     if (inside(this.root)) return undefined;

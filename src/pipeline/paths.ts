@@ -22,7 +22,7 @@ export function projectPath(root: string, p: string): string {
 }
 
 /** Already clean: relative, no empty, `.` or `..` segment (the common case, and 100,000 foreach jobs add up). */
-function isPlainRelative(p: string): boolean {
+export function isPlainRelative(p: string): boolean {
   if (path.sep !== '/' || p === '' || p.startsWith('/') || p.startsWith('..')) return false;
   return p.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }

@@ -1,6 +1,11 @@
-/** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
+/**
+ * Reads the pipeline file as YAML, with the position of every node for located errors. The value usually comes
+ * from the fast path (fast-yaml.ts); the positioned Document is then only parsed when something asks where a
+ * node is, which is when there is an error to report.
+ */
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { PipelineError } from '../util/errors.js';
+import { fastYamlValue } from './fast-yaml.js';
 import { MAX_SOURCE_BYTES, readRegularFile, UnreadableFileError } from './safe-read.js';
 
 const MAX_ALIAS_COUNT = 1000;
@@ -8,8 +13,9 @@ const MAX_ALIAS_COUNT = 1000;
 export interface YamlSource {
   file: string;
   text: string;
-  doc: Document;
-  lines: LineCounter;
+  /** the Document with positions (parsed on first use when the value came from the fast path) */
+  readonly doc: Document;
+  readonly lines: LineCounter;
   /** the plain JS value of the document */
   value: unknown;
 }
@@ -23,6 +29,25 @@ export function readYamlSource(file: string, displayName = file): YamlSource {
 
 export function parseYamlSource(text: string, file: string): YamlSource {
   rejectControlCharacters(text, file);
+  const value = fastYamlValue(text);
+  if (value === undefined) return parseFully(text, file);
+  let full: YamlSource | undefined;
+  const positioned = () => (full ??= parseFully(text, file));
+  return {
+    file,
+    text,
+    value,
+    get doc() {
+      return positioned().doc;
+    },
+    get lines() {
+      return positioned().lines;
+    },
+  };
+}
+
+/** The yaml package's Document: positions for every node, and the located error of any invalid YAML. */
+function parseFully(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   let doc: Document;
   try {
@@ -224,4 +249,44 @@ function posOf(src: YamlSource, range: [number, number, number] | undefined): { 
 export function errorAt(src: YamlSource, path: YamlPath, detail: string, key = false): PipelineError {
   const pos = locate(src, path, key);
   return new PipelineError(src.file, pos?.line, pos?.col, detail);
+}
+
+const PLAIN_KEY = /^([A-Za-z0-9_][A-Za-z0-9_.:@-]*?):(?:[ \t\r]|$)/;
+
+/**
+ * Where each key of the block map under the top-level `section` starts, read from the text (the Document is
+ * not needed for it). Undefined unless every line at the map's indentation is a plain key: the caller then
+ * asks the Document.
+ */
+export function sectionKeyPositions(text: string, section: string): Map<string, { line: number; col: number }> | undefined {
+  const header = new RegExp(`^${section}:[ \\t]*(?:#.*)?\\r?$`);
+  const positions = new Map<string, { line: number; col: number }>();
+  let indent = -1;
+  let line = 0;
+  let inSection = false;
+  for (let start = 0; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const content = text.slice(start, end);
+    start = end + 1;
+    if (!inSection) {
+      inSection = header.test(content);
+      continue;
+    }
+    const at = leadingSpaces(content);
+    if (at === content.length || content[at] === '#' || content[at] === '\r') continue;
+    if (at === 0) break;
+    if (indent < 0) indent = at;
+    if (at > indent) continue;
+    const key = at === indent ? PLAIN_KEY.exec(content.slice(at)) : null;
+    if (!key) return undefined;
+    positions.set(key[1]!, { line: line + 1, col: at + 1 });
+  }
+  return inSection ? positions : undefined;
+}
+
+function leadingSpaces(line: string): number {
+  let i = 0;
+  while (i < line.length && line.charCodeAt(i) === 32) i++;
+  return i;
 }
