@@ -1,25 +1,29 @@
 /**
  * Opens a project: finds the pipeline file, loads it (spec) and builds its graph, or reuses the compiled
  * result of an earlier identical load from `.pipe/compiled/`, so an up-to-date run never parses YAML.
+ * When the file changed, the latest entry compiled from the same header (everything but the stages'
+ * definitions, with the same --set values) lends the stages whose definition did not change
+ * (incremental-compile.ts): only the edited stages are parsed and compiled again.
  *
- * A compiled entry is `<sha256 of the JSON>\n<JSON>`: one whose digest does not match (edited, torn, written
- * by something else) or whose content is not the shape this build writes is ignored and compiled again.
+ * A compiled entry is `<sha256 of the JSON>[ <header key>]\n<JSON>`: one whose digest does not match (edited,
+ * torn, written by something else) or whose content is not the shape this build writes is ignored.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
+import type { CompiledSections } from './incremental-compile.js';
 import type { LoadResult } from './pipeline/load.js';
 import type { Pipeline, Stage } from './pipeline/types.js';
 import { redactorFor } from './report/redact.js';
-import { readRegularFile, regularFileProblem } from './pipeline/safe-read.js';
+import { MAX_SOURCE_BYTES, readRegularFile, regularFileProblem } from './pipeline/safe-read.js';
 import { ensureStateDir } from './state/state-dir.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';
-const COMPILED_FORMAT = 4;
+const COMPILED_FORMAT = 5;
 declare const __PIPE_BUILD__: string | undefined;
 /** A compiled pipeline is only reused by the build of pipe that compiled it (the loader may have changed). */
 const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
@@ -42,13 +46,15 @@ export interface Project {
   globbed: boolean;
 }
 
-interface Compiled {
+export interface Compiled {
   format: number;
   imports: Record<string, string>;
   pipeline: Pipeline;
   graph: StageGraph;
   args: LoadResult['args'];
   globbed?: boolean;
+  /** what an incremental compile reuses: the key of the header, and each stage's definition with its digest */
+  sections?: CompiledSections;
 }
 
 /**
@@ -81,7 +87,7 @@ export async function openProject(file: string, sets: Record<string, unknown>, o
   const useCompiled = opts.useCompiled ?? true;
   const compiled = useCompiled ? readCompiled(cacheFile, root) : undefined;
   // a command that does not read the compiled cache (validate) does not write it either
-  const result = compiled ?? (await compile(file, sets, useCompiled ? cacheFile : undefined));
+  const result = compiled ?? (await compile(file, sets, text, useCompiled ? cacheFile : undefined));
   return toProject(root, file, stateDir, result, text);
 }
 
@@ -103,7 +109,7 @@ function parseCompiled(text: string | undefined): Compiled | undefined {
   const newline = text?.indexOf('\n') ?? -1;
   if (!text || newline < 0) return undefined;
   const json = text.slice(newline + 1);
-  if (digestOf(json) !== text.slice(0, newline)) return undefined;
+  if (digestOf(json) !== text.slice(0, newline).split(' ')[0]) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -136,15 +142,70 @@ function readText(file: string): string | undefined {
   }
 }
 
-async function compile(file: string, sets: Record<string, unknown>, cacheFile: string | undefined): Promise<Compiled> {
+async function compile(file: string, sets: Record<string, unknown>, text: Buffer, cacheFile: string | undefined): Promise<Compiled> {
   const { loadPipeline } = await import('./pipeline/load.js');
   const { buildGraph } = await import('./graph/build.js');
-  const loaded = loadPipeline({ file, sets });
+  const { compiledSections, reusable } = await import('./incremental-compile.js');
+  const root = path.dirname(file);
+  const source = cacheFile ? readableSource(text) : undefined;
+  const sections = source === undefined ? undefined : compiledSections(source, sets, `${root}\0${COMPILED_FORMAT}\0${BUILD_ID}`);
+  const earlier = sections && cacheFile ? latestCompiled(path.dirname(cacheFile), sections.key, root) : undefined;
+  const reuse = earlier && sections && source !== undefined ? reusable(earlier, sections, source) : undefined;
+  let loaded: LoadResult;
+  try {
+    loaded = loadPipeline({ file, sets, reuse });
+  } catch (err) {
+    if (!reuse) throw err;
+    loaded = loadPipeline({ file, sets }); // the full load reports it, exactly as without the earlier entry
+  }
   const graph = buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
-  const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
+  const compiled: Compiled = {
+    format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed,
+    sections: sections?.withRaw(loaded.rawStages),
+  };
   if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled);
   return compiled;
+}
+
+/** The text, when the full load would accept its bytes (otherwise that load reports why). */
+function readableSource(text: Buffer): string | undefined {
+  if (text.length > MAX_SOURCE_BYTES) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest entry compiled from the header `key` (found by the first line alone), when it is sound and current. */
+function latestCompiled(dir: string, key: string, root: string): Compiled | undefined {
+  const candidates = listJson(dir).map((f) => path.join(dir, f)).sort((a, b) => fileTime(b) - fileTime(a));
+  const match = candidates.find((file) => firstLine(file).split(' ')[1] === key);
+  return match ? readCompiled(match, root) : undefined;
+}
+
+function firstLine(file: string): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(160);
+      const n = readSync(fd, head, 0, head.length, 0);
+      return head.subarray(0, n).toString('utf8').split('\n')[0]!;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function listJson(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
 }
 
 function saveCompiled(cacheFile: string, compiled: Compiled): void {
@@ -153,7 +214,7 @@ function saveCompiled(cacheFile: string, compiled: Compiled): void {
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(compiled);
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
-    writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
+    writeFileAtomic(cacheFile, `${digestOf(json)}${compiled.sections ? ` ${compiled.sections.key}` : ''}\n${json}`);
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */

@@ -30,7 +30,11 @@ export function readYamlSource(file: string, displayName = file): YamlSource {
 export function parseYamlSource(text: string, file: string): YamlSource {
   rejectControlCharacters(text, file);
   const value = fastYamlValue(text);
-  if (value === undefined) return parseFully(text, file);
+  return value === undefined ? parseFully(text, file) : sourceWithValue(text, file, value);
+}
+
+/** A source whose value is known (read by the fast path); the Document is parsed from `text` when asked for. */
+export function sourceWithValue(text: string, file: string, value: unknown): YamlSource {
   let full: YamlSource | undefined;
   const positioned = () => (full ??= parseFully(text, file));
   return {
@@ -249,44 +253,4 @@ function posOf(src: YamlSource, range: [number, number, number] | undefined): { 
 export function errorAt(src: YamlSource, path: YamlPath, detail: string, key = false): PipelineError {
   const pos = locate(src, path, key);
   return new PipelineError(src.file, pos?.line, pos?.col, detail);
-}
-
-const PLAIN_KEY = /^([A-Za-z0-9_][A-Za-z0-9_.:@-]*?):(?:[ \t\r]|$)/;
-
-/**
- * Where each key of the block map under the top-level `section` starts, read from the text (the Document is
- * not needed for it). Undefined unless every line at the map's indentation is a plain key: the caller then
- * asks the Document.
- */
-export function sectionKeyPositions(text: string, section: string): Map<string, { line: number; col: number }> | undefined {
-  const header = new RegExp(`^${section}:[ \\t]*(?:#.*)?\\r?$`);
-  const positions = new Map<string, { line: number; col: number }>();
-  let indent = -1;
-  let line = 0;
-  let inSection = false;
-  for (let start = 0; start < text.length; line++) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const content = text.slice(start, end);
-    start = end + 1;
-    if (!inSection) {
-      inSection = header.test(content);
-      continue;
-    }
-    const at = leadingSpaces(content);
-    if (at === content.length || content[at] === '#' || content[at] === '\r') continue;
-    if (at === 0) break;
-    if (indent < 0) indent = at;
-    if (at > indent) continue;
-    const key = at === indent ? PLAIN_KEY.exec(content.slice(at)) : null;
-    if (!key) return undefined;
-    positions.set(key[1]!, { line: line + 1, col: at + 1 });
-  }
-  return inSection ? positions : undefined;
-}
-
-function leadingSpaces(line: string): number {
-  let i = 0;
-  while (i < line.length && line.charCodeAt(i) === 32) i++;
-  return i;
 }
