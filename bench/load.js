@@ -53,7 +53,7 @@ function medianOf(runs, once) {
 function foreachYaml(items) {
   const list = Array.from({ length: items }, (_, i) => `    - item${i}`);
   return ['version: 1', 'vars:', '  items:', ...list, 'stages:', '  each:', '    foreach: items',
-    '    cmd: echo ${item} > out/${job}.txt', '    outs: [out/${job}.txt]', ''].join('\n');
+    '    cmd: echo ${item} > out/${job}.txt', '    outs: ["out/${job}.txt"]', ''].join('\n');
 }
 
 /**

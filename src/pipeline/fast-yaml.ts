@@ -10,10 +10,12 @@
 import jsyaml, { type Type } from 'js-yaml';
 
 const PRIVATE_TAG = 'tag:pipe.fast,2026:';
+/** a plain null was read: only then can a key be one (and the value is walked to find out) */
+let sawNull = false;
 
 /** The yaml package's core schema resolvers (yaml/dist/schema/core), under private tags so `!!int` is not one of them. */
 const coreScalars = [
-  scalarType('null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
+  scalarType('null', /^(?:~|[Nn]ull|NULL)?$/, () => ((sawNull = true), null)),
   scalarType('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T'),
   scalarType('int-oct', /^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)),
   scalarType('int', /^[-+]?[0-9]+$/, (s) => parseInt(s, 10)),
@@ -47,6 +49,7 @@ export function fastYamlValue(text: string): unknown {
   let anchors: Record<string, unknown> | undefined;
   let tagged = false;
   let value: unknown;
+  sawNull = false;
   try {
     value = jsyaml.load(text, {
       schema,
@@ -60,7 +63,7 @@ export function fastYamlValue(text: string): unknown {
     return undefined;
   }
   if (tagged || (anchors && Object.keys(anchors).length > 0) || value === undefined) return undefined;
-  return hasNullKey(value) ? undefined : value;
+  return sawNull && hasNullKey(value) ? undefined : value;
 }
 
 /** A key written `null` or `~` (js-yaml makes it 'null', the yaml package ''); looked for with a stack, not recursion. */
