@@ -5,8 +5,10 @@
  * definitions, with the same --set values) lends the stages whose definition did not change
  * (incremental-compile.ts): only the edited stages are parsed and compiled again.
  *
- * A compiled entry is `<sha256 of the JSON>[ <header key>]\n<JSON>`: one whose digest does not match (edited,
- * torn, written by something else) or whose content is not the shape this build writes is ignored.
+ * A compiled entry is `<sha256 of the JSON>\n<JSON>`: one whose digest does not match (edited, torn, written
+ * by something else) or whose content is not the shape this build writes is ignored. Beside it,
+ * `<entry>.sections` (`<sha256> <header key>\n<JSON>`, checked the same way) holds what an incremental compile
+ * reuses, so that a dry run, which reads only the entry, does not parse it.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
@@ -53,9 +55,12 @@ export interface Compiled {
   graph: StageGraph;
   args: LoadResult['args'];
   globbed?: boolean;
-  /** what an incremental compile reuses: the key of the header, and each stage's definition with its digest */
-  sections?: CompiledSections;
 }
+
+/** An entry with what an incremental compile reuses: the key of the header, and each stage's definition with its digest. */
+export type CompiledWithSections = Compiled & { sections: CompiledSections };
+
+const SECTIONS = '.sections';
 
 /**
  * The pipeline file named by -f, else the nearest pipeline.yaml at or above `cwd`. The first pipeline.yaml
@@ -106,17 +111,21 @@ function readCompiled(cacheFile: string, root: string): Compiled | undefined {
 
 /** The entry, when its digest matches its JSON and the JSON has the shape this build writes. */
 function parseCompiled(text: string | undefined): Compiled | undefined {
+  const value = parseDigested(text);
+  return isCompiled(value) ? value : undefined;
+}
+
+/** The JSON after the digest line, when the digest (the line's first word) matches it. */
+function parseDigested(text: string | undefined): unknown {
   const newline = text?.indexOf('\n') ?? -1;
   if (!text || newline < 0) return undefined;
   const json = text.slice(newline + 1);
   if (digestOf(json) !== text.slice(0, newline).split(' ')[0]) return undefined;
-  let value: unknown;
   try {
-    value = JSON.parse(json);
+    return JSON.parse(json);
   } catch {
     return undefined;
   }
-  return isCompiled(value) ? value : undefined;
 }
 
 function isCompiled(value: unknown): value is Compiled {
@@ -160,11 +169,8 @@ async function compile(file: string, sets: Record<string, unknown>, text: Buffer
   }
   const graph = buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
-  const compiled: Compiled = {
-    format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed,
-    sections: sections?.withRaw(loaded.rawStages),
-  };
-  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled);
+  const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
+  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled, sections?.withRaw(loaded.rawStages));
   return compiled;
 }
 
@@ -178,11 +184,18 @@ function readableSource(text: Buffer): string | undefined {
   }
 }
 
-/** The newest entry compiled from the header `key` (found by the first line alone), when it is sound and current. */
-function latestCompiled(dir: string, key: string, root: string): Compiled | undefined {
-  const candidates = listJson(dir).map((f) => path.join(dir, f)).sort((a, b) => fileTime(b) - fileTime(a));
+/** The newest entry compiled from the header `key` (its sections file found by the first line alone), when sound and current. */
+function latestCompiled(dir: string, key: string, root: string): CompiledWithSections | undefined {
+  const candidates = listFiles(dir, SECTIONS).map((f) => path.join(dir, f)).sort((a, b) => fileTime(b) - fileTime(a));
   const match = candidates.find((file) => firstLine(file).split(' ')[1] === key);
-  return match ? readCompiled(match, root) : undefined;
+  if (!match) return undefined;
+  const compiled = readCompiled(match.slice(0, -SECTIONS.length), root);
+  const sections = compiled && parseDigested(readText(match));
+  return compiled && isSections(sections) && sections.key === key ? { ...compiled, sections } : undefined;
+}
+
+function isSections(value: unknown): value is CompiledSections {
+  return isRecord(value) && typeof value.key === 'string' && Array.isArray(value.stages) && value.stages.every((s) => Array.isArray(s) && s.length === 3);
 }
 
 function firstLine(file: string): string {
@@ -200,21 +213,25 @@ function firstLine(file: string): string {
   }
 }
 
-function listJson(dir: string): string[] {
+function listFiles(dir: string, suffix: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.json'));
+    return readdirSync(dir).filter((f) => f.endsWith(suffix));
   } catch {
     return [];
   }
 }
 
-function saveCompiled(cacheFile: string, compiled: Compiled): void {
+function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledSections | undefined): void {
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(compiled);
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
-    writeFileAtomic(cacheFile, `${digestOf(json)}${compiled.sections ? ` ${compiled.sections.key}` : ''}\n${json}`);
+    writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
+    if (sections) {
+      const sectionsJson = JSON.stringify(sections);
+      writeFileAtomic(cacheFile + SECTIONS, `${digestOf(sectionsJson)} ${sections.key}\n${sectionsJson}`);
+    }
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */
@@ -225,7 +242,10 @@ function pruneCompiled(dir: string): void {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   if (files.length <= KEEP_COMPILED) return;
   const byAge = files.map((f) => ({ f, t: fileTime(path.join(dir, f)) })).sort((a, b) => a.t - b.t);
-  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) rmSync(path.join(dir, f), { force: true });
+  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) {
+    rmSync(path.join(dir, f), { force: true });
+    rmSync(path.join(dir, f + SECTIONS), { force: true });
+  }
 }
 
 function fileTime(file: string): number {
