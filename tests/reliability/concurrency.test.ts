@@ -165,12 +165,15 @@ describe('concurrent runs', () => {
 
   test('a run waiting on a run that is then SIGKILLed takes over and completes', async () => {
     const dir = project();
+    // `hold` keeps the first run inside its root stage until the second is seen waiting, however loaded the machine
+    writeFileSync(path.join(dir, 'hold'), '');
     const first = pipeAsync(dir, ['run', '-q', '-j', '1']);
-    for (let i = 0; i < 100 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && !existsSync(path.join(dir, '.pipe/lock')); i++) await new Promise((r) => setTimeout(r, 20));
     const second = pipeAsync(dir, ['run']);
-    for (let i = 0; i < 300 && !/waiting for another run/.test(second.output()); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1500 && !/waiting for another run/.test(second.output()); i++) await new Promise((r) => setTimeout(r, 20));
     first.child.kill('SIGKILL');
     await first.done;
+    rmSync(path.join(dir, 'hold'));
     const r = await second.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/waiting for another run/);
