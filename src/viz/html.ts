@@ -1,5 +1,7 @@
-/** `--format html`: one self-contained, offline page (its script bundles graphology + sigma.js) with a layered left-to-right layout. */
+/** `--format html`: one self-contained, offline page (graphology + sigma.js inlined) with a layered left-to-right layout. */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RenderOptions, VizGraph, VizNode } from './model.js';
 import { GROUP_OF } from './collapse.js';
@@ -47,6 +49,8 @@ export function renderHtml(graph: VizGraph, opts: RenderOptions): string {
 <main><div id="graph"></div><div id="legend"></div></main>
 <aside id="details"></aside>
 <script id="${PAGE_DATA_ID}" type="application/json">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
+<script>${scriptSafe(libraryCode('graphology', 'graphology.umd.min.js'))}</script>
+<script>${scriptSafe(libraryCode('sigma', 'sigma.min.js'))}</script>
 <script>${scriptSafe(pageScript())}</script>
 </body>
 </html>
@@ -80,6 +84,13 @@ function initiallyFolded(graph: VizGraph, mode: 'auto' | 'none' | 'all'): string
   if (mode === 'all') return [...namespaces, ...members(GROUP_OF.job).keys(), ...families.keys()];
   const tall = [...families].filter(([, count]) => count > AUTO_FOLD_FAMILY_ABOVE).map(([id]) => id);
   return [...(graph.nodes.length > AUTO_FOLD_NAMESPACES_ABOVE ? namespaces : []), ...tall];
+}
+
+const require = createRequire(import.meta.url);
+
+/** A library's own browser build (see src/viz/page/libraries.ts). */
+function libraryCode(pkg: string, file: string): string {
+  return readFileSync(join(dirname(require.resolve(pkg)), file), 'utf8');
 }
 
 declare const __PIPE_GRAPH_PAGE__: string | undefined;

@@ -1,9 +1,8 @@
 /**
- * The page's script, bundled (with graphology and sigma.js) by scripts/bundle.js into the string html.ts inlines.
+ * The page's script, bundled by scripts/bundle.js into the string html.ts inlines (after graphology and sigma.js).
  * It reads the embedded graph, folds and unfolds groups, lays the graph out, draws it and fills the side panel.
  */
-import { DirectedGraph } from 'graphology';
-import Sigma from 'sigma';
+import { Graph, Sigma } from './libraries.js';
 import type { VizGraph, VizNode } from '../model.js';
 import { displayName } from '../groups.js';
 import { STATE_STYLES } from '../states.js';
@@ -31,7 +30,7 @@ interface PageHook {
   firstRenderMs: number | null;
   scriptMs?: number;
   error: string | null;
-  graph?: DirectedGraph;
+  graph?: Graph;
   renderer?: Sigma;
   select?: (id: string) => void;
   toggle?: (id: string) => void;
@@ -51,7 +50,7 @@ if (data.status) for (const n of data.nodes) n.state ??= 'unknown';
 const stages = new Map(data.nodes.map((n) => [n.id, n]));
 const folding = new Folding({ nodes: data.nodes, edges: data.edges }, data.folded);
 const container = byId('graph');
-const graph = new DirectedGraph({ multi: false, allowSelfLoops: false });
+const graph = new Graph({ multi: false, allowSelfLoops: false });
 
 let drawn: VizGraph = { nodes: [], edges: [] };
 let drawnById = new Map<string, VizNode>();
