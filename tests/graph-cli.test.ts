@@ -226,7 +226,8 @@ stages:
   });
 
   test('the page starts with the family folded', async () => {
-    ok(await pipe(['graph', '-o', 'graph.html'], p.dir));
+    const r = await pipe(['graph', '-o', 'graph.html'], p.dir);
+    expect(r.code, r.stderr).toBe(0);
     const html = readFileSync(p.path('graph.html'), 'utf8');
     const data = JSON.parse(html.match(/<script id="pipe-graph-data" type="application\/json">(.*?)<\/script>/s)![1]!) as { folded: string[]; nodes: unknown[] };
     expect(data.nodes).toHaveLength(51);
