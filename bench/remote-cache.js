@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * The team cache on loopback, in one run: restoring a 1 GB output from nginx (WebDAV) against curl fetching
+ * the same blob (target: pipe >= 0.8x curl's throughput), and a fresh copy of a 1,000-stage pipeline restored
+ * entirely from the team cache against running it locally (record lookups per second; target >= 500/s).
+ *   node bench/remote-cache.js [--mb 1024] [--stages 1000]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(repo, 'bin', 'pipe.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const MB = arg('--mb', 1024);
+const STAGES = arg('--stages', 1000);
+
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const scratch = mkdtempSync(path.join(tmpdir(), 'pipe-bench-remote-'));
+for (const d of ['blobs', 'tmp/body', 'tmp/p', 'tmp/f', 'tmp/u', 'tmp/s']) mkdirSync(path.join(scratch, d), { recursive: true });
+writeFileSync(path.join(scratch, 'nginx.conf'), `daemon off; worker_processes 1; user root; pid ${scratch}/nginx.pid; error_log ${scratch}/error.log warn;
+events { worker_connections 256; }
+http { access_log off; client_body_temp_path ${scratch}/tmp/body; proxy_temp_path ${scratch}/tmp/p; fastcgi_temp_path ${scratch}/tmp/f;
+  uwsgi_temp_path ${scratch}/tmp/u; scgi_temp_path ${scratch}/tmp/s;
+  server { listen 127.0.0.1:${port}; root ${scratch}/blobs; client_max_body_size 0; log_not_found off;
+    location / { dav_methods PUT DELETE; create_full_put_path on; dav_access user:rw group:r all:r; } } }
+`);
+const nginx = spawn('nginx', ['-p', scratch, '-c', path.join(scratch, 'nginx.conf'), '-e', path.join(scratch, 'error.log')], { stdio: 'ignore' });
+const url = `http://127.0.0.1:${port}/pipe`;
+for (let i = 0; i < 200; i++) {
+  try { await fetch(url, { method: 'HEAD' }); break; } catch { await new Promise((r) => setTimeout(r, 25)); }
+}
+
+const pipe = (cwd, ...args) => {
+  const t = process.hrtime.bigint();
+  const out = execFileSync('node', [bin, '--json', ...args], { cwd, env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 }).toString();
+  return { s: Number(process.hrtime.bigint() - t) / 1e9, summary: JSON.parse(out.trim().split('\n').pop()) };
+};
+const project = (name, yaml) => {
+  const dir = path.join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'pipeline.yaml'), yaml);
+  return dir;
+};
+
+try {
+  // 1. one large output
+  const bigYaml = `version: 1\nstages:\n  big:\n    cmd: head -c ${MB * 1048576} /dev/urandom > big.bin\n    outs: [big.bin]\n`;
+  const a = project('big-a', bigYaml);
+  pipe(a, 'run', '--remote-cache', url);
+  const sha = readdirSync(path.join(scratch, 'blobs/pipe/cas'))[0];
+  const t0 = process.hrtime.bigint();
+  execFileSync('curl', ['-s', '-f', '-o', path.join(scratch, 'curl.bin'), `${url}/cas/${sha}`]);
+  const curlS = Number(process.hrtime.bigint() - t0) / 1e9;
+  rmSync(path.join(scratch, 'curl.bin'));
+  const b = project('big-b', bigYaml);
+  const restored = pipe(b, 'run', '--remote-cache', url);
+  if (restored.summary.restored !== 1) throw new Error(`expected a restore, got ${JSON.stringify(restored.summary)}`);
+  rmSync(a, { recursive: true, force: true });
+  rmSync(b, { recursive: true, force: true });
+
+  // 2. many small stages
+  let yaml = 'version: 1\nstages:\n';
+  for (let i = 0; i < STAGES; i++) yaml += `  s${i}:\n    cmd: echo ${i} > o/${i}.txt\n    outs: [o/${i}.txt]\n`;
+  const m = project('many-a', yaml);
+  const local = pipe(m, 'run', '--remote-cache', url);
+  const fresh = project('many-b', yaml);
+  const remote = pipe(fresh, 'run', '--remote-cache', url);
+  if (remote.summary.restored !== STAGES) throw new Error(`expected ${STAGES} restores, got ${JSON.stringify(remote.summary)}`);
+
+  const mbps = (s) => (MB / s).toFixed(0);
+  const lines = [
+    `${MB} MB blob from nginx on loopback: curl ${curlS.toFixed(2)} s (${mbps(curlS)} MB/s); pipe run restoring it ${restored.s.toFixed(2)} s (${mbps(restored.s)} MB/s) = ${(curlS / restored.s).toFixed(2)}x curl (target >= 0.8x)`,
+    `${STAGES} stages: run locally (and upload) ${local.s.toFixed(2)} s; fresh copy restored from the team cache ${remote.s.toFixed(2)} s = ${(STAGES / remote.s).toFixed(0)} record lookups+restores/s (target >= 500/s)`,
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  nginx.kill('SIGQUIT');
+  await new Promise((r) => nginx.once('exit', r));
+  rmSync(scratch, { recursive: true, force: true });
+}
