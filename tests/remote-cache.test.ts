@@ -138,6 +138,19 @@ describe('the team cache over nginx', () => {
     expect(summary(other)).toMatchObject({ ran: 3, remote: { refusedBy: { 'bad-signature': 3 } } });
   });
 
+  test('remote_cache: in pipeline.yaml is used; one with user:password in it is refused at its line', async () => {
+    const a = await projectA(nginx.url);
+    const b = await cloneOf(a);
+    b.write('pipeline.yaml', `remote_cache: {url: "${nginx.url}", read_only: true}\n${b.read('pipeline.yaml')}`);
+    const r = ok(await b.run());
+    expect(summary(r)).toMatchObject({ ran: 0, restored: 3, remote: { uploaded: 0 } });
+    const bad = project(`remote_cache: http://bob:pw123456@127.0.0.1:1/pipe\n${PIPELINE}`);
+    const v = await bad.pipe(['validate'], { json: false });
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/pipeline\.yaml:1:\d+/);
+    expect(v.stderr + v.stdout).not.toContain('pw123456');
+  });
+
   test('a read-only client restores but uploads nothing', async () => {
     const before = recordsOnServer().length;
     const p = project(PIPELINE, { 'input.txt': `ro ${Math.random()}\n` });
