@@ -21,8 +21,9 @@ const NO_MATCH = 'no-match';
  * The key format, recorded in each record's parts. Bumping it makes every stage run once after an upgrade,
  * and lets explain say so instead of listing parts an older pipe recorded differently.
  * 2: the whole environment pipe sets, exec bits of file deps, cwd and network.
+ * 3: the resource variables (PIPE_CPUS, OMP_NUM_THREADS, ...) and the application caches (PIPE_CACHE_*).
  */
-export const KEY_FORMAT = 2;
+export const KEY_FORMAT = 3;
 /** Appended to a file dep's hash when the file is executable: a script that becomes executable is a change. */
 export const EXECUTABLE_MARK = '+x';
 

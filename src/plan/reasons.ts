@@ -1,5 +1,6 @@
 /** Human reasons for a changed key: which command, param, env var, dep or upstream stage differs. */
 import type { KeyParts } from '../state/records.js';
+import { RESOURCE_VARIABLES, THREAD_VARIABLES } from '../pipeline/reserved-env.js';
 import { stableStringify } from '../util/stable-json.js';
 import { isSecretFingerprint } from './environment-key.js';
 import { EXECUTABLE_MARK, KEY_FORMAT } from './inputs.js';
@@ -15,7 +16,7 @@ export function explainChanges(before: KeyParts, now: KeyParts): string[] {
   if (before.cwd !== now.cwd) reasons.push(`working folder changed: ${before.cwd ?? '(project root)'} -> ${now.cwd ?? '(project root)'}`);
   if ((before.network ?? true) !== (now.network ?? true)) reasons.push(now.network === false ? 'network access removed (network: false)' : 'network access allowed again');
   diffMaps(before.params, now.params, (k, a, b) => reasons.push(`param ${k} changed: ${show(a)} -> ${show(b)}`));
-  diffMaps(before.env, now.env, (k, a, b) => reasons.push(envChange(k, a, b)));
+  reasons.push(...envChanges(before.env, now.env));
   const deps: string[] = [];
   diffMaps(before.deps, now.deps, (k, a, b) => deps.push(depChange(k, a, b)));
   reasons.push(...limit(deps, 'deps'));
@@ -28,6 +29,22 @@ export function explainChanges(before: KeyParts, now: KeyParts): string[] {
 
 function formatChange(): string {
   return 'recorded by an earlier version of pipe (the key now covers more): runs once';
+}
+
+/**
+ * A changed `resources:` declaration is named as such (`resources.cpu changed: 1 -> 4`), and the thread counts
+ * that only followed PIPE_CPUS are not listed again one by one.
+ */
+function envChanges(before: Record<string, string>, now: Record<string, string>): string[] {
+  const reasons: string[] = [];
+  const followedCpus = (name: string) => (THREAD_VARIABLES as readonly string[]).includes(name)
+    && before?.[name] === before?.PIPE_CPUS && now?.[name] === now?.PIPE_CPUS;
+  diffMaps(before, now, (k, a, b) => {
+    const declaration = RESOURCE_VARIABLES[k as keyof typeof RESOURCE_VARIABLES];
+    if (declaration) reasons.push(`${declaration} changed: ${a ?? '(unset)'} -> ${b ?? '(unset)'} (${k})`);
+    else if (!followedCpus(k)) reasons.push(envChange(k, a, b));
+  });
+  return reasons;
 }
 
 function envChange(name: string, before: unknown, now: unknown): string {
