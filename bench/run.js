@@ -4,14 +4,16 @@
 //
 // Usage: node bench/run.js [--sizes 1000,5000,10000] [--peers ninja,make,make-r,snakemake]
 //          [--no-pipe] [--no-full] [--noop-runs 5] [--snakemake-max 1000] [--layers 10]
-//          [--keep] [--no-write]
+//          [--keep] [--no-write] [--load-sizes 10000,20000,50000,100000] [--load-runs 3] [--no-load]
 //
 // Per size and tool: a fresh copy of the generated folder, a timed full build at -j2, then
 // the median of --noop-runs no-op builds. Outputs are compared byte for byte with ninja's,
 // and a no-op that rewrote any output is flagged. pipe runs from a copy of bin/ and dist/
 // taken at the start (bench/work/pipe-snapshot): a concurrent `npm run build` by someone else
 // cannot swap the engine between its full build and its no-op. The tables go to stdout and, unless
-// --no-write, to bench/RESULTS.md with the command and the date.
+// --no-write, to bench/RESULTS.md with the command and the date. Then, per --load-sizes, how long pipe
+// takes to load, dry-run and recompile the pipeline against `ninja -n` (bench/load.js), and every target
+// of the issues with met / not met.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,6 +23,7 @@ import { generate, DEFAULT_LAYERS } from './generate.js';
 import { tools, snapshotPipe, REPO, PIPE_ENGINE } from './peers.js';
 import { outputsDigest, outputMtimes, sameMtimes } from './outputs.js';
 import { printTables, writeResults } from './results.js';
+import { measureLoad } from './load.js';
 
 const WORK = join(REPO, 'bench', 'work');
 
@@ -42,6 +45,9 @@ function options() {
       layers: { type: 'string', default: String(DEFAULT_LAYERS) },
       keep: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
+      'load-sizes': { type: 'string', default: '10000,20000,50000,100000' },
+      'load-runs': { type: 'string', default: '3' },
+      'no-load': { type: 'boolean', default: false },
     },
   });
   return {
@@ -54,6 +60,8 @@ function options() {
     layers: Number(values.layers),
     keep: values.keep,
     write: !values['no-write'],
+    loadSizes: values['no-load'] ? [] : values['load-sizes'].split(',').filter(Boolean).map(Number),
+    loadRuns: Number(values['load-runs']),
   };
 }
 
@@ -168,9 +176,22 @@ function main() {
     }
     if (!opts.keep) rmSync(generated, { recursive: true, force: true });
   }
+  const pipe = chosen.find((t) => t.name === 'pipe');
+  /** @type {import('./load.js').LoadMeasurement[]} */
+  const loads = [];
+  for (const size of pipe && chosen.some((t) => t.name === 'ninja') ? opts.loadSizes : []) {
+    const generated = join(WORK, `gen-${size}`);
+    rmSync(generated, { recursive: true, force: true });
+    generate(size, generated, { layers: opts.layers });
+    const m = measureLoad(size, generated, pipe.full.args[0], opts.loadRuns);
+    console.log(`load ${size}: ninja -n ${m.ninja.seconds.toFixed(2)} s, first load ${m.firstLoad.seconds.toFixed(2)} s ${Math.round(m.firstLoad.rssMb ?? 0)} MB, ` +
+      `dry run ${m.dryRun.seconds.toFixed(2)} s ${Math.round(m.dryRun.rssMb ?? 0)} MB, list ${m.listCompiled.seconds.toFixed(2)} s, after an edit ${m.listAfterEdit.seconds.toFixed(2)} s, foreach ${m.foreach.seconds.toFixed(2)} s`);
+    loads.push(m);
+    rmSync(generated, { recursive: true, force: true });
+  }
   const command = ['node', 'bench/run.js', ...process.argv.slice(2)].join(' ');
-  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit };
-  const markdown = printTables(measurements, context);
+  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit, loadRuns: opts.loadRuns };
+  const markdown = printTables(measurements, context, loads);
   console.log('\n' + markdown);
   if (opts.write) writeResults(markdown, context);
   const failed = measurements.some((m) => m.error || m.noopRewrote);

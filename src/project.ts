@@ -1,25 +1,31 @@
 /**
  * Opens a project: finds the pipeline file, loads it (spec) and builds its graph, or reuses the compiled
  * result of an earlier identical load from `.pipe/compiled/`, so an up-to-date run never parses YAML.
+ * When the file changed, the latest entry compiled from the same header (everything but the stages'
+ * definitions, with the same --set values) lends the stages whose definition did not change
+ * (incremental-compile.ts): only the edited stages are parsed and compiled again.
  *
  * A compiled entry is `<sha256 of the JSON>\n<JSON>`: one whose digest does not match (edited, torn, written
- * by something else) or whose content is not the shape this build writes is ignored and compiled again.
+ * by something else) or whose content is not the shape this build writes is ignored. Beside it,
+ * `<entry>.sections` (`<sha256> <header key>\n<JSON>`, checked the same way) holds what an incremental compile
+ * reuses, so that a dry run, which reads only the entry, does not parse it.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
+import type { CompiledSections } from './incremental-compile.js';
 import type { LoadResult } from './pipeline/load.js';
 import type { Pipeline, Stage } from './pipeline/types.js';
 import { redactorFor } from './report/redact.js';
-import { readRegularFile, regularFileProblem } from './pipeline/safe-read.js';
+import { MAX_SOURCE_BYTES, readRegularFile, regularFileProblem } from './pipeline/safe-read.js';
 import { ensureStateDir } from './state/state-dir.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';
-const COMPILED_FORMAT = 4;
+const COMPILED_FORMAT = 5;
 declare const __PIPE_BUILD__: string | undefined;
 /** A compiled pipeline is only reused by the build of pipe that compiled it (the loader may have changed). */
 const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
@@ -42,7 +48,7 @@ export interface Project {
   globbed: boolean;
 }
 
-interface Compiled {
+export interface Compiled {
   format: number;
   imports: Record<string, string>;
   pipeline: Pipeline;
@@ -50,6 +56,11 @@ interface Compiled {
   args: LoadResult['args'];
   globbed?: boolean;
 }
+
+/** An entry with what an incremental compile reuses: the key of the header, and each stage's definition with its digest. */
+export type CompiledWithSections = Compiled & { sections: CompiledSections };
+
+const SECTIONS = '.sections';
 
 /**
  * The pipeline file named by -f, else the nearest pipeline.yaml at or above `cwd`. The first pipeline.yaml
@@ -81,7 +92,7 @@ export async function openProject(file: string, sets: Record<string, unknown>, o
   const useCompiled = opts.useCompiled ?? true;
   const compiled = useCompiled ? readCompiled(cacheFile, root) : undefined;
   // a command that does not read the compiled cache (validate) does not write it either
-  const result = compiled ?? (await compile(file, sets, useCompiled ? cacheFile : undefined));
+  const result = compiled ?? (await compile(file, sets, text, useCompiled ? cacheFile : undefined));
   return toProject(root, file, stateDir, result, text);
 }
 
@@ -100,17 +111,21 @@ function readCompiled(cacheFile: string, root: string): Compiled | undefined {
 
 /** The entry, when its digest matches its JSON and the JSON has the shape this build writes. */
 function parseCompiled(text: string | undefined): Compiled | undefined {
+  const value = parseDigested(text);
+  return isCompiled(value) ? value : undefined;
+}
+
+/** The JSON after the digest line, when the digest (the line's first word) matches it. */
+function parseDigested(text: string | undefined): unknown {
   const newline = text?.indexOf('\n') ?? -1;
   if (!text || newline < 0) return undefined;
   const json = text.slice(newline + 1);
-  if (digestOf(json) !== text.slice(0, newline)) return undefined;
-  let value: unknown;
+  if (digestOf(json) !== text.slice(0, newline).split(' ')[0]) return undefined;
   try {
-    value = JSON.parse(json);
+    return JSON.parse(json);
   } catch {
     return undefined;
   }
-  return isCompiled(value) ? value : undefined;
 }
 
 function isCompiled(value: unknown): value is Compiled {
@@ -136,24 +151,87 @@ function readText(file: string): string | undefined {
   }
 }
 
-async function compile(file: string, sets: Record<string, unknown>, cacheFile: string | undefined): Promise<Compiled> {
+async function compile(file: string, sets: Record<string, unknown>, text: Buffer, cacheFile: string | undefined): Promise<Compiled> {
   const { loadPipeline } = await import('./pipeline/load.js');
   const { buildGraph } = await import('./graph/build.js');
-  const loaded = loadPipeline({ file, sets });
+  const { compiledSections, reusable } = await import('./incremental-compile.js');
+  const root = path.dirname(file);
+  const source = cacheFile ? readableSource(text) : undefined;
+  const sections = source === undefined ? undefined : compiledSections(source, sets, `${root}\0${COMPILED_FORMAT}\0${BUILD_ID}`);
+  const earlier = sections && cacheFile ? latestCompiled(path.dirname(cacheFile), sections.key, root) : undefined;
+  const reuse = earlier && sections && source !== undefined ? reusable(earlier, sections, source) : undefined;
+  let loaded: LoadResult;
+  try {
+    loaded = loadPipeline({ file, sets, reuse });
+  } catch (err) {
+    if (!reuse) throw err;
+    loaded = loadPipeline({ file, sets }); // the full load reports it, exactly as without the earlier entry
+  }
   const graph = buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
   const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
-  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled);
+  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled, sections?.withRaw(loaded.rawStages));
   return compiled;
 }
 
-function saveCompiled(cacheFile: string, compiled: Compiled): void {
+/** The text, when the full load would accept its bytes (otherwise that load reports why). */
+function readableSource(text: Buffer): string | undefined {
+  if (text.length > MAX_SOURCE_BYTES) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest entry compiled from the header `key` (its sections file found by the first line alone), when sound and current. */
+function latestCompiled(dir: string, key: string, root: string): CompiledWithSections | undefined {
+  const candidates = listFiles(dir, SECTIONS).map((f) => path.join(dir, f)).sort((a, b) => fileTime(b) - fileTime(a));
+  const match = candidates.find((file) => firstLine(file).split(' ')[1] === key);
+  if (!match) return undefined;
+  const compiled = readCompiled(match.slice(0, -SECTIONS.length), root);
+  const sections = compiled && parseDigested(readText(match));
+  return compiled && isSections(sections) && sections.key === key ? { ...compiled, sections } : undefined;
+}
+
+function isSections(value: unknown): value is CompiledSections {
+  return isRecord(value) && typeof value.key === 'string' && Array.isArray(value.stages) && value.stages.every((s) => Array.isArray(s) && s.length === 3);
+}
+
+function firstLine(file: string): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(160);
+      const n = readSync(fd, head, 0, head.length, 0);
+      return head.subarray(0, n).toString('utf8').split('\n')[0]!;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function listFiles(dir: string, suffix: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(suffix));
+  } catch {
+    return [];
+  }
+}
+
+function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledSections | undefined): void {
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(compiled);
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
     writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
+    if (sections) {
+      const sectionsJson = JSON.stringify(sections);
+      writeFileAtomic(cacheFile + SECTIONS, `${digestOf(sectionsJson)} ${sections.key}\n${sectionsJson}`);
+    }
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */
@@ -164,7 +242,10 @@ function pruneCompiled(dir: string): void {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   if (files.length <= KEEP_COMPILED) return;
   const byAge = files.map((f) => ({ f, t: fileTime(path.join(dir, f)) })).sort((a, b) => a.t - b.t);
-  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) rmSync(path.join(dir, f), { force: true });
+  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) {
+    rmSync(path.join(dir, f), { force: true });
+    rmSync(path.join(dir, f + SECTIONS), { force: true });
+  }
 }
 
 function fileTime(file: string): number {

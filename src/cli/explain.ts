@@ -2,6 +2,7 @@
 import { openEngine } from '../plan/context.js';
 import { EXECUTABLE_MARK, stageInputs } from '../plan/inputs.js';
 import { depChange } from '../plan/reasons.js';
+import { reasonText } from '../report/reason-text.js';
 import { isSecretName } from '../exec/environment.js';
 import { stableStringify } from '../util/stable-json.js';
 import type { GlobalOptions } from './options.js';
@@ -62,7 +63,7 @@ export async function explainCommand(words: string[], opts: { set: string[] }, g
 function changeShown(r: Row, before: KeyParts, now: KeyParts): string {
   const values = changedText(r.before, r.now);
   if (r.part !== 'dep') return values;
-  const words = depChange(r.name, before.deps[r.name], now.deps[r.name]).replace(`dep ${r.name} `, '');
+  const words = reasonText(depChange(r.name, before.deps[r.name], now.deps[r.name])).replace(`dep ${r.name} `, '');
   return /changed|missing|new|removed/.test(words) ? `${words}: ${values}` : words;
 }
 

@@ -86,7 +86,7 @@ export function vizGraph(project: Project, order: string[], states?: StageStateR
       namespace: colon > 0 ? base.slice(0, colon) : undefined,
       job: stage.job,
       template: stage.template,
-      ...(state ? { state: state.state === 'failed' ? 'stale' : state.state, reasons: state.reasons } : {}),
+      ...(state ? { state: state.state, reasons: state.reasons } : {}),
       cmd: stage.cmd === undefined ? `fetch ${JSON.stringify(stage.fetch)}` : typeof stage.cmd === 'string' ? stage.cmd : stage.cmd.join(' '),
       deps: stage.deps,
       outs: stage.outs,

@@ -11,7 +11,8 @@ import { currentStatKey, type HashedStat } from '../hash/index.js';
 import { isGlob } from '../pipeline/paths.js';
 import { dropSnapshots, fastPathWords, writeSnapshot } from './fast-noop.js';
 import { importHash, type Project } from '../project.js';
-import type { Reporter } from '../report/events.js';
+import type { Reporter, StageStatus, SummaryEvent } from '../report/events.js';
+import { planOf, plannedStatus } from './states.js';
 import { acquireLock } from '../state/lock.js';
 import { EXIT, UserError } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
@@ -85,29 +86,50 @@ async function runOnce(
     throw err;
   });
   if (lock === 'interrupted') return EXIT.interrupted;
+  if (opts.dryRun) return printPlan(project, order, opts, reporter, started);
   try {
     if (lock) dropSnapshots(project.root);
     const engine = openEngine(project);
     const result = await execute(engine, order, {
       jobs: jobsOf(opts.jobs),
       keepGoing: !!opts.keepGoing,
-      dryRun: !!opts.dryRun,
       force: opts.forceSet,
       offline: !!opts.offline,
       noNetwork: opts.network === false,
       signal,
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
-    if (!opts.dryRun) engine.records.compactIfLarge();
-    const succeeded = result.counts.failed === 0 && !result.interrupted;
-    const outputsNote = opts.dryRun || !succeeded ? undefined : outputsSummary(project, opts.requested);
+    engine.records.compactIfLarge();
+    const succeeded = result.counts.failed === 0 && result.counts['not-run'] === 0 && !result.interrupted;
+    const outputsNote = succeeded ? outputsSummary(project, opts.requested) : undefined;
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);
-    if (!opts.dryRun && !opts.watch && result.counts.failed === 0 && !result.interrupted) snapshotForNoop(project, engine, order, outputsNote);
-    await reporter.summary({ type: 'summary', ...result.counts, notRun: result.notRun, ms: Date.now() - started, ...(result.interrupted ? { interrupted: true } : {}) });
+    if (!opts.watch && succeeded) snapshotForNoop(project, engine, order, outputsNote);
+    await reporter.summary({ ...summaryOf(result.counts, started), ...(result.interrupted ? { interrupted: true } : {}) });
     return exitCode(result);
   } finally {
     if (lock) lock.release();
   }
+}
+
+/** A dry run is the plan printed, nothing more: what each stage would do, and why. */
+async function printPlan(project: Project, order: string[], opts: RunOptions & { forceSet: Set<string> }, reporter: Reporter, started: number): Promise<number> {
+  const plans = await planOf(openEngine(project), order, { force: opts.forceSet, offline: !!opts.offline });
+  const counts: Record<StageStatus, number> = { ran: 0, skipped: 0, restored: 0, failed: 0, 'not-run': 0 };
+  reporter.plan(order, true);
+  for (const p of plans) {
+    const status = plannedStatus(p.decision);
+    counts[status]++;
+    const state = p.decision.action === 'fail' ? undefined : p.decision.state;
+    reporter.finish({ type: 'stage', stage: p.name, status, ms: 0, reasons: p.decision.reasons, ...(state ? { state } : {}) });
+  }
+  await reporter.summary(summaryOf(counts, started));
+  return counts.failed + counts['not-run'] > 0 ? EXIT.stageFailed : EXIT.ok;
+}
+
+/** SPEC's summary: `failed` counts the stages not run because of a failure too; `notRun` says how many. */
+function summaryOf(counts: Record<StageStatus, number>, started: number): SummaryEvent {
+  const { ran, skipped, restored, failed } = counts;
+  return { type: 'summary', ran, skipped, restored, failed: failed + counts['not-run'], notRun: counts['not-run'], ms: Date.now() - started };
 }
 
 /** Where the results are: the outputs of the stages the user asked for (not of everything upstream). */
@@ -179,7 +201,7 @@ function listed(root: string, out: string): string[] {
 
 function exitCode(result: ExecuteResult): number {
   if (result.interrupted) return EXIT.interrupted;
-  return result.counts.failed > 0 ? EXIT.stageFailed : EXIT.ok;
+  return result.counts.failed + result.counts['not-run'] > 0 ? EXIT.stageFailed : EXIT.ok;
 }
 
 function jobsOf(value: string | undefined): number {

@@ -1,39 +1,47 @@
-/** The state of each selected stage, from a dry run of the planner (no lock, nothing written). */
-import { ResourcePool } from '../exec/resources.js';
-import { execute } from '../exec/execute.js';
-import { openEngine } from '../plan/context.js';
+/** The plan of the selected stages, for status, explain, graph --status and run -n (no lock, nothing written). */
+import { openEngine, type EngineContext } from '../plan/context.js';
+import { Planner, plannedState, type PlannedAction, type StagePlan } from '../plan/plan.js';
 import type { Project } from '../project.js';
-import type { Reporter, StageEvent } from '../report/events.js';
+import type { Reason, StageState, StageStatus } from '../report/events.js';
+import { reasonText } from '../report/reason-text.js';
 
-export type DisplayState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs' | 'failed';
+export type DisplayState = StageState | 'failed';
 
 export interface StageStateReport {
   name: string;
   state: DisplayState;
+  /** the reasons as text (status --json's contract) */
   reasons: string[];
+  /** the same reasons as data */
+  why: Reason[];
+}
+
+export interface PlanRequest {
+  force?: ReadonlySet<string>;
+  offline?: boolean;
+}
+
+export async function planOf(engine: EngineContext, order: string[], req: PlanRequest = {}): Promise<StagePlan[]> {
+  const plans = await new Planner(engine, { force: req.force ?? new Set(), offline: req.offline ?? true }).planAll(order);
+  return order.map((name) => plans.get(name)!);
 }
 
 export async function stageStates(project: Project, order: string[]): Promise<StageStateReport[]> {
-  const events = new Map<string, StageEvent>();
-  const collector: Reporter = {
-    plan() {},
-    start() {},
-    finish: (e) => void events.set(e.stage, e),
-    progress() {},
-    note() {},
-    summary: async () => {},
-  };
-  const engine = openEngine(project);
-  await execute(engine, order, {
-    jobs: 1, keepGoing: true, dryRun: true, force: new Set(), offline: true, noNetwork: false,
-    signal: new AbortController().signal, resources: new ResourcePool({ cpu: 1, gpu: 0, mem: 0 }),
-  }, collector);
-  return order.map((name) => toReport(name, events.get(name)));
+  return (await planOf(openEngine(project), order)).map((p) => ({
+    name: p.name,
+    state: plannedState(p.decision),
+    reasons: p.decision.reasons.map(reasonText),
+    why: p.decision.reasons,
+  }));
 }
 
-function toReport(name: string, e: StageEvent | undefined): StageStateReport {
-  if (!e) return { name, state: 'stale', reasons: ['unknown'] };
-  const reasons = e.reason.replace(/^would run: /, '').split('; ').filter(Boolean);
-  if (e.state) return { name, state: e.state, reasons };
-  return { name, state: e.status === 'failed' ? 'failed' : 'stale', reasons };
+/** The status a run would report for a planned stage. */
+export function plannedStatus(d: PlannedAction): StageStatus {
+  switch (d.action) {
+    case 'skip': return 'skipped';
+    case 'restore': return 'restored';
+    case 'run': return 'ran';
+    case 'fail': return 'failed';
+    case 'not-run': return 'not-run';
+  }
 }

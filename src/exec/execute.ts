@@ -1,20 +1,23 @@
 /**
- * The builder: walks the selected stages in dependency order, asks the planner whether each one is fresh,
- * restores or runs it, and records what it produced. Runners (local processes, fetches) do the work.
+ * The builder: executes the planner's decisions (src/plan/plan.ts) in dependency order: restores or runs
+ * each stage that needs it, and records what it produced. A stage is re-planned only when what it depends
+ * on actually changed in this run (an upstream stage ran, or was restored). Runners (local processes,
+ * fetches) do the work.
  */
 import { lstatSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { decide, recordOf, RESTORE_REASON, type Decision, type StageState } from '../plan/decide.js';
+import { IN_CACHE, recordOf } from '../plan/decide.js';
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
-import { outputDigest, stageInputs, type StageInputs } from '../plan/inputs.js';
-import type { Reporter, StageStatus } from '../report/events.js';
+import { outputDigest, type StageInputs } from '../plan/inputs.js';
+import { Planner, type StagePlan } from '../plan/plan.js';
+import type { Reason, Reporter, StageState, StageStatus } from '../report/events.js';
+import { errorReason, reasonText } from '../report/reason-text.js';
 import type { Stage } from '../pipeline/types.js';
-import { isWithinFolder } from '../pipeline/paths.js';
 import type { OutputRecord } from '../state/records.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';
-import { runFetchStage, fetchDecision, type FetchRunContext } from './fetch-runner.js';
+import { runFetchStage, type FetchRunContext } from './fetch-runner.js';
 import { baseEnvironment, stageEnvironment } from './environment.js';
 import { prepareAppCaches } from './cache-folders.js';
 import { ShellPool } from './shell-pool.js';
@@ -22,7 +25,6 @@ import { localRunner, type StageRunner } from './runner.js';
 import { readLogTail } from './process.js';
 import { redactorFor } from '../report/redact.js';
 import { ProcessRegistry } from '../state/recover.js';
-import { escapeThroughSymlink } from '../util/containment.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 import { ObjectUnavailable } from '../state/objects.js';
 import { StorageError, isStorageFailure } from '../util/errors.js';
@@ -30,7 +32,6 @@ import { StorageError, isStorageFailure } from '../util/errors.js';
 export interface ExecuteOptions {
   jobs: number;
   keepGoing: boolean;
-  dryRun: boolean;
   /** stage names to run regardless of freshness */
   force: ReadonlySet<string>;
   offline: boolean;
@@ -44,39 +45,45 @@ export interface ExecuteOptions {
 
 export interface ExecuteResult {
   counts: Record<StageStatus, number>;
-  notRun: number;
   interrupted: boolean;
 }
 
-/** A dry run cannot know what a stage that would run will produce. */
-const PENDING = 'pending';
-
 export async function execute(ctx: EngineContext, order: string[], opts: ExecuteOptions, reporter: Reporter): Promise<ExecuteResult> {
+  const planner = new Planner(ctx, { force: opts.force, offline: opts.offline });
+  const plans = await planner.planAll(order);
   const registry = new ProcessRegistry(ctx.project.stateDir);
-  const pool = !opts.runner && !opts.dryRun && ShellPool.available()
+  const pool = !opts.runner && ShellPool.available()
     ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), path.join(ctx.project.stateDir, 'logs'), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
     : undefined;
-  const run = new Run(ctx, pool ? { ...opts, runner: { name: 'shell-pool', run: (spec) => pool.run(spec) } } : opts, reporter);
-  reporter.plan(order, opts.dryRun);
+  const run = new Run(ctx, planner, plans, pool ? { ...opts, runner: { name: 'shell-pool', run: (spec) => pool.run(spec) } } : opts, reporter);
+  reporter.plan(order, false);
   await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
   pool?.close();
   await run.aside.close();
   saveState(ctx);
-  return { counts: run.counts, notRun: run.notRun, interrupted: opts.signal.aborted };
+  return { counts: run.counts, interrupted: opts.signal.aborted };
 }
 
+/** What became of a stage in this run, for deciding whether what is downstream must be re-planned. */
+type Done = 'skipped' | 'changed';
+
 class Run {
-  readonly counts: Record<StageStatus, number> = { ran: 0, skipped: 0, restored: 0, failed: 0 };
-  notRun = 0;
+  readonly counts: Record<StageStatus, number> = { ran: 0, skipped: 0, restored: 0, failed: 0, 'not-run': 0 };
   private failed = false;
   /** stage -> output digest, as produced or confirmed in this run */
   private readonly outputs = new Map<string, string>();
+  private readonly done = new Map<string, Done>();
   private readonly fetchContext: FetchRunContext;
   private readonly processes: ProcessRegistry;
-  private readonly linkMemo = new Map<string, string>();
   readonly aside: AsideArea;
 
-  constructor(private readonly ctx: EngineContext, private readonly opts: ExecuteOptions, private readonly reporter: Reporter) {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly planner: Planner,
+    private readonly plans: Map<string, StagePlan>,
+    private readonly opts: ExecuteOptions,
+    private readonly reporter: Reporter,
+  ) {
     this.fetchContext = { engine: ctx, offline: opts.offline, signal: opts.signal, reporter };
     this.processes = new ProcessRegistry(ctx.project.stateDir);
     this.aside = new AsideArea(ctx.project.stateDir);
@@ -90,80 +97,53 @@ class Run {
     const stage = this.ctx.project.stages.get(name)!;
     const started = Date.now();
     try {
-      return await this.bringUpToDate(stage, started);
+      return await this.act(stage, await this.currentPlan(stage), started);
     } catch (err) {
       return this.fail(stage, started, errorText(err));
     }
   }
 
   blocked({ name, cause }: BlockedReport): void {
-    this.notRun++;
-    this.counts.failed++;
-    const reason = this.opts.signal.aborted ? 'not run: interrupted' : cause ? `not run: upstream stage '${cause}' failed` : 'not run: the run stopped after a failure';
-    this.reporter.finish({ type: 'stage', stage: name, status: 'failed', ms: 0, reason });
+    const reason: Reason = this.opts.signal.aborted ? { kind: 'interrupted' } : cause ? { kind: 'upstream-failed', subject: cause } : { kind: 'stopped' };
+    this.counts['not-run']++;
+    this.reporter.finish({ type: 'stage', stage: name, status: 'not-run', ms: 0, reasons: [reason] });
   }
 
-  private async bringUpToDate(stage: Stage, started: number): Promise<'ok' | 'failed'> {
-    const upstream = this.upstreamOutputs(stage);
-    if (this.opts.dryRun && Object.values(upstream).includes(PENDING)) {
-      const waiting = Object.keys(upstream).filter((u) => upstream[u] === PENDING);
-      const state = this.ctx.records.stage(stage.name) ? 'stale' : 'never-run';
-      return this.wouldRun(stage, started, [`upstream stage ${waiting.join(', ')} will run first`], state);
-    }
-    const force = this.opts.force.has(stage.name);
-    if (stage.fetch) {
-      const { inputs, decision } = await fetchDecision(this.fetchContext, stage, upstream, force);
-      return this.act(stage, inputs, decision, started);
-    }
-    let inputs: StageInputs;
-    try {
-      inputs = await stageInputs(this.ctx, stage, upstream, undefined, (dep) => this.refuseEscaping(stage, [dep]));
-    } catch (err) {
-      if (err instanceof EscapeError) return this.fail(stage, started, err.message);
-      throw err;
-    }
-    const unproducible = inputs.missing.filter((dep) => !this.isProducedUpstream(stage, dep));
-    if (unproducible.length) {
-      return this.fail(stage, started, `missing dep${unproducible.length > 1 ? 's' : ''} ${unproducible.join(', ')} (no file, and no stage produces it)`);
-    }
-    return this.act(stage, inputs, await decide(this.ctx, stage, inputs, force), started);
+  /** The planned decision, unless an upstream stage changed something in this run: then a fresh one. */
+  private async currentPlan(stage: Stage): Promise<StagePlan> {
+    const planned = this.plans.get(stage.name)!;
+    const ups = this.ctx.project.graph.upstream[stage.name] ?? [];
+    const unchanged = planned.inputs !== undefined && ups.every((u) => this.done.get(u) !== 'changed' && (this.outputs.get(u) ?? planned.upstream[u]) === planned.upstream[u]);
+    if (unchanged) return planned;
+    return this.planner.planStage(stage, this.upstreamOutputs(stage));
   }
 
-  private async act(stage: Stage, inputs: StageInputs, decision: Decision, started: number): Promise<'ok' | 'failed'> {
-    if (decision.action !== 'skip') {
-      // checked only before writing: a fresh stage touches nothing, and its deps were checked when first read
-      const escaping = this.escapingPaths(stage, [...stage.outs, ...(stage.log ? [stage.log] : [])]);
-      if (escaping.length) return this.fail(stage, started, escapeMessage(escaping));
-    }
-    if (decision.action === 'skip') {
-      this.outputs.set(stage.name, decision.outputHash);
-      return this.finish(stage, 'skipped', started, decision.reasons.join('; '), 'fresh');
-    }
-    if (this.opts.dryRun) {
-      if (decision.action === 'restore') {
+  private async act(stage: Stage, plan: StagePlan, started: number): Promise<'ok' | 'failed'> {
+    const decision = plan.decision;
+    switch (decision.action) {
+      case 'fail':
+      case 'not-run':
+        return this.fail(stage, started, decision.reasons);
+      case 'skip':
+        this.outputs.set(stage.name, decision.outputHash);
+        this.done.set(stage.name, 'skipped');
+        return this.finish(stage, 'skipped', started, decision.reasons, 'fresh');
+      case 'restore': {
+        const inputs = plan.inputs!;
+        const unavailable = await this.restore(stage, decision.from.outs);
+        if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== IN_CACHE), unavailable], started);
+        this.ctx.records.record(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
         this.outputs.set(stage.name, decision.from.outputHash);
-        return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
+        this.done.set(stage.name, 'changed');
+        return this.finish(stage, 'restored', started, decision.reasons, decision.state);
       }
-      return this.wouldRun(stage, started, decision.reasons, decision.state);
+      case 'run':
+        if (decision.damaged) this.dropDamaged(stage, decision.damaged, decision.reasons);
+        return this.runStage(stage, plan.inputs!, decision.reasons, started);
     }
-    if (decision.action === 'run' && decision.damaged) this.dropDamaged(stage, decision.damaged, decision.reasons);
-    if (decision.action === 'restore') {
-      const unavailable = await this.restore(stage, decision.from.outs);
-      if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== RESTORE_REASON), unavailable], started);
-      this.ctx.records.record(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
-      this.outputs.set(stage.name, decision.from.outputHash);
-      return this.finish(stage, 'restored', started, decision.reasons.join('; '), decision.state);
-    }
-    return this.runStage(stage, inputs, decision.reasons, started);
   }
 
-  private wouldRun(stage: Stage, started: number, reasons: string[], state: StageState = 'stale'): 'ok' {
-    this.outputs.set(stage.name, PENDING);
-    this.finish(stage, 'ran', started, `would run: ${reasons.join('; ')}`, state);
-    return 'ok';
-  }
-
-  private async runStage(stage: Stage, inputs: StageInputs, reasons: string[], started: number): Promise<'ok' | 'failed'> {
+  private async runStage(stage: Stage, inputs: StageInputs, reasons: Reason[], started: number): Promise<'ok' | 'failed'> {
     const release = await this.opts.resources.acquire(stage.resources, stage.pool);
     try {
       if (this.stopping) {
@@ -171,12 +151,12 @@ class Run {
         return 'failed';
       }
       const began = Date.now();
-      this.reporter.start(stage.name, reasons.join('; '));
+      this.reporter.start(stage.name, reasons);
       if (stage.fetch) {
         const outputHash = await runFetchStage(this.fetchContext, stage);
         this.ctx.records.record(recordOf(stage, inputs, [], outputHash, Date.now() - began));
-        this.outputs.set(stage.name, outputHash);
-        return this.finish(stage, 'ran', began, reasons.join('; '));
+        this.produced(stage, outputHash);
+        return this.finish(stage, 'ran', began, reasons);
       }
       return await this.runCommand(stage, inputs, reasons, began, release);
     } finally {
@@ -184,12 +164,17 @@ class Run {
     }
   }
 
+  private produced(stage: Stage, outputHash: string): void {
+    this.outputs.set(stage.name, outputHash);
+    this.done.set(stage.name, 'changed');
+  }
+
   /**
    * `release` frees the stage's resources once its process is done: checking and storing outputs is pipe's work.
    * The command starts without its outputs (unless `persist`), so its result never depends on an earlier run;
    * if it fails, the outputs it started without are put back.
    */
-  private async runCommand(stage: Stage, inputs: StageInputs, reasons: string[], began: number, release: () => void): Promise<'ok' | 'failed'> {
+  private async runCommand(stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void): Promise<'ok' | 'failed'> {
     let setAside: SetAside[];
     try {
       prepareAppCaches(this.ctx.project.pipeline);
@@ -206,7 +191,7 @@ class Run {
   }
 
   private async runAndRecord(
-    stage: Stage, inputs: StageInputs, reasons: string[], began: number, release: () => void,
+    stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void,
     setAside: SetAside[], progress: { recorded: boolean },
   ): Promise<'ok' | 'failed'> {
     const logFile = logFileOf(this.ctx, stage);
@@ -238,9 +223,9 @@ class Run {
     this.aside.markDone(setAside);
     this.ctx.records.record(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
     progress.recorded = true;
-    this.outputs.set(stage.name, outputHash);
+    this.produced(stage, outputHash);
     this.dropSetAside(setAside);
-    return this.finish(stage, 'ran', began, reasons.join('; '));
+    return this.finish(stage, 'ran', began, reasons);
   }
 
   /** `persist: true`: the outputs stay where they are; only their folders are made. */
@@ -343,24 +328,24 @@ class Run {
     return outs;
   }
 
-  private dropDamaged(stage: Stage, out: OutputRecord, reasons: string[]): void {
+  private dropDamaged(stage: Stage, out: OutputRecord, reasons: Reason[]): void {
     this.ctx.objects.dropDamaged(out);
-    this.reporter.note(`pipe: ${stage.name}: ${reasons[reasons.length - 1]}`);
+    this.reporter.note(`pipe: ${stage.name}: ${reasonText(reasons[reasons.length - 1]!)}`);
   }
 
   /**
    * Puts the recorded outputs back from the cache. When one of them is not there, or is damaged (then
    * the store has dropped it), says so and returns the reason: the stage runs instead.
    */
-  private async restore(stage: Stage, outs: OutputRecord[]): Promise<string | undefined> {
+  private async restore(stage: Stage, outs: OutputRecord[]): Promise<Reason | undefined> {
     for (const out of outs) {
       const abs = absolute(this.ctx, out.path);
       try {
         await this.ctx.objects.restore(out, abs, out.path);
       } catch (err) {
         if (!(err instanceof ObjectUnavailable)) throw err;
-        const reason = `cached output ${out.path} ${err.detail}${err.damaged ? ': dropped it' : ''}; running the stage instead`;
-        this.reporter.note(`pipe: ${stage.name}: ${reason}`);
+        const reason: Reason = { kind: 'cache-unusable', subject: out.path, detail: `${err.detail}${err.damaged ? ': dropped it' : ''}` };
+        this.reporter.note(`pipe: ${stage.name}: ${reasonText(reason)}`);
         return reason;
       }
       await this.ctx.stats.hash(abs);
@@ -368,56 +353,29 @@ class Run {
     return undefined;
   }
 
-  private refuseEscaping(stage: Stage, paths: string[]): void {
-    const escaping = this.escapingPaths(stage, paths, true);
-    if (escaping.length) throw new EscapeError(escapeMessage(escaping));
-  }
-
-  /** paths that a symlink leads out of the project */
-  /** `reading`: deps may lead into an `allow_outside` folder; outputs and logs never leave the project. */
-  private escapingPaths(_stage: Stage, paths: string[], reading = false): string[] {
-    const allowed = reading ? this.ctx.project.pipeline.allowOutside ?? [] : [];
-    return paths.flatMap((p) => {
-      if (reading && path.isAbsolute(p)) return []; // an allow_outside dep, checked when the pipeline was loaded
-      const target = escapeThroughSymlink(this.ctx.project.root, p, this.linkMemo);
-      if (target === undefined || allowed.some((dir) => isWithinFolder(dir, target))) return [];
-      return [`'${p}' leads outside the project through a symlink (to ${target})`];
-    });
-  }
-
+  /** What each upstream stage produced or confirmed in this run (a stage outside the run: its record). */
   private upstreamOutputs(stage: Stage): Record<string, string> {
     const result: Record<string, string> = Object.create(null); // a stage may be named __proto__
     for (const u of this.ctx.project.graph.upstream[stage.name] ?? []) {
-      result[u] = this.outputs.get(u) ?? this.ctx.records.stage(u)?.outputHash ?? PENDING;
+      const hash = this.outputs.get(u) ?? this.ctx.records.stage(u)?.outputHash;
+      if (hash !== undefined) result[u] = hash;
     }
     return result;
   }
 
-  /** A missing dep is fine in a dry run when an upstream stage will produce it. */
-  private isProducedUpstream(stage: Stage, dep: string): boolean {
-    if (!this.opts.dryRun) return false;
-    return (this.ctx.project.graph.upstream[stage.name] ?? []).some((u) =>
-      this.ctx.project.stages.get(u)!.outs.some((o) => dep === o || dep.startsWith(o + '/')));
-  }
-
-  private finish(stage: Stage, status: StageStatus, started: number, reason: string, state?: StageState): 'ok' {
+  private finish(stage: Stage, status: StageStatus, started: number, reasons: Reason[], state?: StageState): 'ok' {
     this.counts[status]++;
-    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reason, ...(state ? { state } : {}) });
+    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reasons, ...(state ? { state } : {}) });
     return 'ok';
   }
 
-  private fail(stage: Stage, started: number, reason: string, extra: { log?: string; tail?: string[] } = {}): 'failed' {
+  private fail(stage: Stage, started: number, why: string | Reason[], extra: { log?: string; tail?: string[] } = {}): 'failed' {
     this.failed = true;
     this.counts.failed++;
-    this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reason, ...extra });
+    const reasons = typeof why === 'string' ? [errorReason(why)] : why;
+    this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reasons, ...extra });
     return 'failed';
   }
-}
-
-class EscapeError extends Error {}
-
-function escapeMessage(escaping: string[]): string {
-  return `${escaping.join('; ')}: pipe only reads and writes inside the project`;
 }
 
 /** Records first (they are the state); the caches after, each failure said with the file it concerns. */

@@ -18,46 +18,45 @@ export interface StageGraph {
 export function buildGraph(pipeline: Pipeline): StageGraph {
   rejectSelfDeps(pipeline.stages);
   const producers = indexOutputs(pipeline.stages);
-  const inbound = new Map<string, Set<string>>();
-  for (const stage of pipeline.stages) inbound.set(stage.name, new Set());
-  for (const stage of pipeline.stages) {
-    const into = inbound.get(stage.name)!;
-    for (const producer of producersOf(stage, producers)) into.add(producer);
-    for (const need of stage.needs) if (inbound.has(need)) into.add(need);
-  }
+  const index = new Map<string, number>();
+  pipeline.stages.forEach((stage, i) => index.set(stage.name, i));
+  const inbound = pipeline.stages.map((stage) => {
+    const into = new Set<string>(producersOf(stage, producers));
+    for (const need of stage.needs) if (index.has(need)) into.add(need);
+    return [...into].map((name) => index.get(name)!);
+  });
   const order = topologicalOrder(inbound);
-  if (order.length < inbound.size) throw cycleError(inbound, new Set(order), pipeline);
+  const names = pipeline.stages.map((s) => s.name);
+  if (order.length < inbound.length) throw cycleError(namedInbound(names, inbound), new Set(order.map((i) => names[i]!)), pipeline);
   const upstream: Record<string, string[]> = Object.create(null);
-  for (const name of order) upstream[name] = [...inbound.get(name)!];
-  return { order, upstream };
+  for (const i of order) upstream[names[i]!] = inbound[i]!.map((u) => names[u]!);
+  return { order: order.map((i) => names[i]!), upstream };
 }
 
-/** Kahn's algorithm, ties broken by declaration order; the stages on or behind a cycle are left out. */
-function topologicalOrder(inbound: Map<string, Set<string>>): string[] {
+function namedInbound(names: string[], inbound: number[][]): Map<string, Set<string>> {
+  return new Map(names.map((name, i) => [name, new Set(inbound[i]!.map((u) => names[u]!))]));
+}
+
+/** Kahn's algorithm over stage indices, ties broken by declaration order; the stages on or behind a cycle are left out. */
+function topologicalOrder(inbound: number[][]): number[] {
   const outbound = outboundOf(inbound);
-  const waiting = new Map<string, number>();
-  const ready: string[] = [];
-  for (const [name, from] of inbound) {
-    waiting.set(name, from.size);
-    if (from.size === 0) ready.push(name);
+  const waiting = new Int32Array(inbound.length);
+  const ready: number[] = [];
+  inbound.forEach((from, i) => {
+    waiting[i] = from.length;
+    if (from.length === 0) ready.push(i);
+  });
+  for (let r = 0; r < ready.length; r++) {
+    for (const next of outbound[ready[r]!]!) if (--waiting[next]! === 0) ready.push(next);
   }
-  const order: string[] = [];
-  for (let i = 0; i < ready.length; i++) {
-    const name = ready[i]!;
-    order.push(name);
-    for (const next of outbound.get(name)!) {
-      const left = waiting.get(next)! - 1;
-      waiting.set(next, left);
-      if (left === 0) ready.push(next);
-    }
-  }
-  return order;
+  return ready;
 }
 
-function outboundOf(inbound: Map<string, Set<string>>): Map<string, string[]> {
-  const outbound = new Map<string, string[]>();
-  for (const name of inbound.keys()) outbound.set(name, []);
-  for (const [name, from] of inbound) for (const u of from) outbound.get(u)!.push(name);
+function outboundOf(inbound: number[][]): number[][] {
+  const outbound: number[][] = inbound.map(() => []);
+  inbound.forEach((from, i) => {
+    for (const u of from) outbound[u]!.push(i);
+  });
   return outbound;
 }
 
@@ -82,16 +81,20 @@ function indexOutputs(stages: Stage[]): OutputIndex {
       }
       index.exact.set(out, stage.name);
       index.all.push(out);
-      for (const folder of ancestors(out)) {
-        const set = index.below.get(folder) ?? new Set();
-        set.add(stage.name);
-        index.below.set(folder, set);
-      }
+      forEachAncestor(out, (folder) => {
+        const set = index.below.get(folder);
+        if (set) set.add(stage.name);
+        else index.below.set(folder, new Set([stage.name]));
+      });
     }
   }
   for (const stage of stages) {
     for (const out of stage.outs) {
-      const outer = ancestors(out).map((a) => index.exact.get(a)).find((o) => o !== undefined && o !== stage.name);
+      let outer: string | undefined;
+      forEachAncestor(out, (folder) => {
+        const owner = index.exact.get(folder);
+        if (outer === undefined && owner !== undefined && owner !== stage.name) outer = owner;
+      });
       if (outer) errors.push(clash(stage, `output '${out}' lies inside an output of stage '${outer}' (${where(byName.get(outer)!)})`));
     }
   }
@@ -110,21 +113,19 @@ function producersOf(stage: Stage, index: OutputIndex): Set<string> {
     }
     const exact = index.exact.get(dep);
     if (exact) producers.add(exact);
-    for (const folder of ancestors(dep)) {
+    forEachAncestor(dep, (folder) => {
       const owner = index.exact.get(folder);
       if (owner) producers.add(owner);
-    }
+    });
     for (const owner of index.below.get(dep) ?? []) producers.add(owner);
   }
   producers.delete(stage.name);
   return producers;
 }
 
-function ancestors(p: string): string[] {
-  const parts = p.split('/');
-  const result: string[] = [];
-  for (let i = 1; i < parts.length; i++) result.push(parts.slice(0, i).join('/'));
-  return result;
+/** Calls `visit` with every folder above `p` (`a`, `a/b` for `a/b/c`), outermost first, without building a list. */
+function forEachAncestor(p: string, visit: (folder: string) => void): void {
+  for (let slash = p.indexOf('/'); slash >= 0; slash = p.indexOf('/', slash + 1)) visit(p.slice(0, slash));
 }
 
 function cycleError(inbound: Map<string, Set<string>>, ordered: Set<string>, pipeline: Pipeline): PipelineError {

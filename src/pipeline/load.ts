@@ -10,7 +10,7 @@ import {
 import { resolveGroups } from './groups.js';
 import { findGroupCycle } from './group-cycles.js';
 import { foreachItems, hasGlobItems, ItemsError } from './items.js';
-import { isGlob, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
+import { isGlob, isPlainRelative, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { attachPools } from './pools.js';
 import { cacheClashes } from './cache-clashes.js';
@@ -18,7 +18,8 @@ import { reservedVariableProblem } from './reserved-env.js';
 import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
-import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, type YamlPath, type YamlSource } from './source.js';
+import { stageSections } from './sections.js';
+import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, sourceWithValue, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
 import { validateSchema } from './validate.js';
 
@@ -29,6 +30,18 @@ export interface LoadOptions {
   sets?: Record<string, unknown>;
   /** how the file is named in messages (default: relative to the current folder) */
   displayName?: string;
+  /** what an earlier compile of the same header already made (incremental compile) */
+  reuse?: Reuse;
+}
+
+/**
+ * An incremental compile: the document's value assembled by the caller (the changed stages parsed, the rest
+ * remembered), and the compiled instances of each template whose definition did not change.
+ */
+export interface Reuse {
+  text: string;
+  value: unknown;
+  unchanged: Map<string, Stage[]>;
 }
 
 export interface LoadResult {
@@ -38,15 +51,18 @@ export interface LoadResult {
   /** true when a foreach expanded a glob: the result depends on which files exist */
   globbed: boolean;
   args: NonNullable<RawPipeline['args']>;
+  /** each stage's definition as read from the file (before interpolation) */
+  rawStages: RawPipeline['stages'];
 }
 
 const DEFAULT_CACHE = { hf_home: '.cache/huggingface', torch_home: '.cache/torch', mlx_home: '.cache/mlx' };
 
 export function loadPipeline(opts: LoadOptions): LoadResult {
   const display = opts.displayName ?? (path.relative(process.cwd(), opts.file) || opts.file);
-  const src = readYamlSource(opts.file, display);
-  const raw = validateSchema(src);
-  return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}).load();
+  const src = opts.reuse ? sourceWithValue(opts.reuse.text, display, opts.reuse.value) : readYamlSource(opts.file, display);
+  const unchanged = opts.reuse?.unchanged ?? new Map<string, Stage[]>();
+  const raw = validateSchema(src, (stage) => !unchanged.has(stage));
+  return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}, unchanged).load();
 }
 
 class Loader {
@@ -67,6 +83,7 @@ class Loader {
     private readonly raw: RawPipeline,
     private readonly root: string,
     sets: Record<string, unknown>,
+    private readonly unchanged: ReadonlyMap<string, Stage[]>,
   ) {
     this.vars = this.resolveVars(sets);
   }
@@ -76,8 +93,7 @@ class Loader {
     const cache = this.cacheRoots(lookup);
     const env = this.stringMap(this.raw.env ?? {}, ['env'], lookup);
     const templates = Object.entries(this.raw.stages);
-    const enabled = templates.filter(([name, stage]) => this.isEnabled(name, stage));
-    const stages = this.withoutOutputItems(enabled.flatMap(([name, stage]) => this.expand(name, stage)));
+    const stages = this.withoutOutputItems(templates.flatMap(([name, stage]) => this.reused(name, stage) ?? (this.isEnabled(name, stage) ? this.expand(name, stage) : [])));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
     const pools = attachPools(this.src, this.raw, stages, this.errors);
     const groups = resolveGroups({
@@ -105,7 +121,7 @@ class Loader {
       allowOutside: this.allowOutside,
       stages,
     };
-    return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [] };
+    return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [], rawStages: this.raw.stages };
   }
 
   // ---- vars ----
@@ -209,6 +225,18 @@ class Loader {
     return true;
   }
 
+  /** The instances an earlier compile made of this very definition, as they were before needs were resolved. */
+  private reused(name: string, raw: RawStage): Stage[] | undefined {
+    const stages = this.unchanged.get(name);
+    if (!stages) return undefined;
+    const { line, col } = this.stagePosition(name);
+    for (const stage of stages) {
+      stage.needs = raw.needs ?? [];
+      stage.loc = { file: this.src.file, line: line ?? 0, col: col ?? 0 };
+    }
+    return stages;
+  }
+
   private expand(name: string, raw: RawStage): Stage[] {
     if (!raw.foreach) return this.stage(name, raw, lookupIn([this.vars])).map((s) => s);
     if (!(raw.foreach in this.vars)) {
@@ -277,17 +305,25 @@ class Loader {
 
   /** Where each stage's key is, indexed once: looking each one up in the map would be quadratic. */
   private stagePosition(name: string): { file: string; line?: number; col?: number } {
-    if (!this.stagePositions) {
-      this.stagePositions = new Map();
-      const stages = this.src.doc.get('stages', true);
-      if (isMap(stages)) {
-        for (const pair of stages.items) {
-          const range = (pair.key as { range?: [number, number, number] } | null)?.range;
-          if (isScalar(pair.key) && range) this.stagePositions.set(String(pair.key.value), this.src.lines.linePos(range[0]));
-        }
+    this.stagePositions ??= this.indexStagePositions();
+    return { file: this.src.file, ...this.stagePositions.get(name) };
+  }
+
+  /** From the text when it is laid out plainly (no Document needed), else from the Document. */
+  private indexStagePositions(): Map<string, { line: number; col: number }> {
+    const sections = stageSections(this.src.text);
+    if (sections && sections.stages.length === Object.keys(this.raw.stages).length) {
+      return new Map(sections.stages.map((s) => [s.name, { line: s.line, col: s.col }]));
+    }
+    const positions = new Map<string, { line: number; col: number }>();
+    const stages = this.src.doc.get('stages', true);
+    if (isMap(stages)) {
+      for (const pair of stages.items) {
+        const range = (pair.key as { range?: [number, number, number] } | null)?.range;
+        if (isScalar(pair.key) && range) positions.set(String(pair.key.value), this.src.lines.linePos(range[0]));
       }
     }
-    return { file: this.src.file, ...this.stagePositions.get(name) };
+    return positions;
   }
 
   private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {
@@ -487,6 +523,7 @@ class Loader {
 
   /** A dep outside the project under an `allow_outside` folder: kept as an absolute path. */
   private allowedOutside(p: string): string | undefined {
+    if (isPlainRelative(p)) return undefined;
     const absolute = path.resolve(this.root, p);
     const inside = (dir: string) => isWithinFolder(dir, absolute);
     if (inside(this.root)) return undefined;

@@ -2,6 +2,8 @@
 import path from 'node:path';
 
 const GLOB_CHARS = /[*?[\]{}!]/;
+/** an empty, `.` or `..` segment */
+const UNCLEAN_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 export function isGlob(p: string): boolean {
   return GLOB_CHARS.test(p);
@@ -22,9 +24,9 @@ export function projectPath(root: string, p: string): string {
 }
 
 /** Already clean: relative, no empty, `.` or `..` segment (the common case, and 100,000 foreach jobs add up). */
-function isPlainRelative(p: string): boolean {
+export function isPlainRelative(p: string): boolean {
   if (path.sep !== '/' || p === '' || p.startsWith('/') || p.startsWith('..')) return false;
-  return p.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+  return !UNCLEAN_SEGMENT.test(p);
 }
 
 /** `p` is the absolute folder `dir` or lies below it; `dir` may be `/` (then every absolute path does). */

@@ -1,6 +1,11 @@
-/** Reads the pipeline file as YAML while keeping the position of every node, for located errors. */
+/**
+ * Reads the pipeline file as YAML, with the position of every node for located errors. The value usually comes
+ * from the fast path (fast-yaml.ts); the positioned Document is then only parsed when something asks where a
+ * node is, which is when there is an error to report.
+ */
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { PipelineError } from '../util/errors.js';
+import { fastYamlValue } from './fast-yaml.js';
 import { MAX_SOURCE_BYTES, readRegularFile, UnreadableFileError } from './safe-read.js';
 
 const MAX_ALIAS_COUNT = 1000;
@@ -8,8 +13,9 @@ const MAX_ALIAS_COUNT = 1000;
 export interface YamlSource {
   file: string;
   text: string;
-  doc: Document;
-  lines: LineCounter;
+  /** the Document with positions (parsed on first use when the value came from the fast path) */
+  readonly doc: Document;
+  readonly lines: LineCounter;
   /** the plain JS value of the document */
   value: unknown;
 }
@@ -23,6 +29,29 @@ export function readYamlSource(file: string, displayName = file): YamlSource {
 
 export function parseYamlSource(text: string, file: string): YamlSource {
   rejectControlCharacters(text, file);
+  const value = fastYamlValue(text);
+  return value === undefined ? parseFully(text, file) : sourceWithValue(text, file, value);
+}
+
+/** A source whose value is known (read by the fast path); the Document is parsed from `text` when asked for. */
+export function sourceWithValue(text: string, file: string, value: unknown): YamlSource {
+  let full: YamlSource | undefined;
+  const positioned = () => (full ??= parseFully(text, file));
+  return {
+    file,
+    text,
+    value,
+    get doc() {
+      return positioned().doc;
+    },
+    get lines() {
+      return positioned().lines;
+    },
+  };
+}
+
+/** The yaml package's Document: positions for every node, and the located error of any invalid YAML. */
+function parseFully(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   let doc: Document;
   try {

@@ -7,16 +7,27 @@ import { errorAt, type YamlSource } from './source.js';
 
 const MAX_REPORTED = 20;
 
-export function validateSchema(src: YamlSource): RawPipeline {
+/** `check` picks the stages to check (an incremental compile checked the others before). */
+export function validateSchema(src: YamlSource, check: (stage: string) => boolean = () => true): RawPipeline {
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
     throw errorAt(src, [], 'the pipeline file must be a YAML map with `version: 1` and `stages:`');
   }
-  const result = pipelineSchema.safeParse(src.value, { reportInput: true }); // without it every wrong type reads as missing
+  const result = pipelineSchema.safeParse(withStages(src.value as Record<string, unknown>, check), { reportInput: true }); // without it every wrong type reads as missing
   // the schema only checks (no defaults, no transforms), and zod rebuilds records by assignment, which
   // drops a key named __proto__: the parsed document itself is the checked value
   if (result.success) return src.value as RawPipeline;
   const errors = result.error.issues.slice(0, MAX_REPORTED).map((issue) => issueToError(src, issue));
   throw errors.length === 1 ? errors[0]! : new PipelineErrors(errors);
+}
+
+function withStages(value: Record<string, unknown>, check: (stage: string) => boolean): unknown {
+  const stages = value.stages;
+  if (stages === null || typeof stages !== 'object' || Array.isArray(stages)) return value;
+  const names = Object.keys(stages).filter(check);
+  if (names.length === Object.keys(stages).length) return value;
+  const checked: Record<string, unknown> = {};
+  for (const name of names) Object.defineProperty(checked, name, { value: (stages as Record<string, unknown>)[name], enumerable: true, writable: true, configurable: true });
+  return { ...value, stages: checked };
 }
 
 function issueToError(src: YamlSource, issue: z.core.$ZodIssue): PipelineError {

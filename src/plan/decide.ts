@@ -1,35 +1,41 @@
 /**
- * The rebuilder: compares a stage's recorded trace (key and output hashes) with now and decides whether it
- * is fresh, can be restored from the run-cache, or must run, keeping the reasons. It knows nothing of
- * scheduling.
+ * The rebuilder's test for one stage: compares its recorded trace (key and output hashes) with now and
+ * decides whether it is fresh, can be restored from the run-cache, or must run, keeping the reasons. It only
+ * looks: it changes nothing and knows nothing of scheduling.
  */
+import type { Reason, StageState } from '../report/events.js';
 import type { Stage } from '../pipeline/types.js';
 import type { OutputRecord, RunCacheEntry, StageRecord } from '../state/records.js';
 import { absolute, type EngineContext } from './context.js';
 import { explainChanges } from './reasons.js';
 import type { StageInputs } from './inputs.js';
 
-export type StageState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
+export type { StageState };
+export type StaleState = Exclude<StageState, 'fresh'>;
 
 export type Decision =
-  | { action: 'skip'; state: 'fresh'; reasons: string[]; outputHash: string }
-  | { action: 'restore'; state: Exclude<StageState, 'fresh'>; reasons: string[]; from: RunCacheEntry }
-  | { action: 'run'; state: Exclude<StageState, 'fresh'>; reasons: string[]; damaged?: OutputRecord };
+  | { action: 'skip'; state: 'fresh'; reasons: Reason[]; outputHash: string }
+  | { action: 'restore'; state: StaleState; reasons: Reason[]; from: RunCacheEntry }
+  | { action: 'run'; state: StaleState; reasons: Reason[]; damaged?: OutputRecord };
+
+export const IN_CACHE: Reason = { kind: 'in-cache' };
 
 export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInputs, force: boolean): Promise<Decision> {
   const record = ctx.records.stage(stage.name);
-  if (force) return { action: 'run', state: record ? 'stale' : 'never-run', reasons: ['forced (--force)'] };
-  if (!record) return restoreOrRun(ctx, inputs, 'never-run', ['never run']);
+  if (force) return forced(record !== undefined);
+  if (!record) return restoreOrRun(ctx, inputs, 'never-run', [{ kind: 'never-run' }]);
   if (record.key !== inputs.key) return restoreOrRun(ctx, inputs, 'stale', explainChanges(record.parts, inputs.parts));
   const changed = await changedOutputs(ctx, record.outs);
-  if (changed.length === 0) return { action: 'skip', state: 'fresh', reasons: ['up to date'], outputHash: record.outputHash };
-  const state = changed.every((c) => c.missing) ? 'missing-outputs' : 'stale';
-  return restoreOrRun(ctx, inputs, state, changed.map((c) => c.reason));
+  if (changed.length === 0) return { action: 'skip', state: 'fresh', reasons: [{ kind: 'up-to-date' }], outputHash: record.outputHash };
+  const state = changed.every((c) => c.kind === 'output-missing') ? 'missing-outputs' : 'stale';
+  return restoreOrRun(ctx, inputs, state, changed);
 }
 
-export const RESTORE_REASON = 'outputs for these inputs are in the cache';
+export function forced(recorded: boolean): Decision {
+  return { action: 'run', state: recorded ? 'stale' : 'never-run', reasons: [{ kind: 'forced' }] };
+}
 
-function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<StageState, 'fresh'>, reasons: string[]): Decision {
+function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: StaleState, reasons: Reason[]): Decision {
   const earlier = ctx.records.run(inputs.key);
   if (!earlier) return { action: 'run', state, reasons };
   for (const out of earlier.outs) {
@@ -37,23 +43,18 @@ function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: Exclude<St
     if (!problem) continue;
     if (problem.missing) return { action: 'run', state, reasons };
     // the builder drops the damaged object before running (this function itself only looks: status uses it too)
-    return { action: 'run', state, reasons: [...reasons, `cached output ${out.path} ${problem.detail}; running the stage instead`], damaged: out };
+    return { action: 'run', state, reasons: [...reasons, { kind: 'cache-unusable', subject: out.path, detail: problem.detail }], damaged: out };
   }
-  return { action: 'restore', state, reasons: [...reasons, RESTORE_REASON], from: earlier };
+  return { action: 'restore', state, reasons: [...reasons, IN_CACHE], from: earlier };
 }
 
-interface ChangedOutput {
-  reason: string;
-  missing: boolean;
-}
-
-async function changedOutputs(ctx: EngineContext, outs: OutputRecord[]): Promise<ChangedOutput[]> {
-  const changed: ChangedOutput[] = [];
+async function changedOutputs(ctx: EngineContext, outs: OutputRecord[]): Promise<Reason[]> {
+  const changed: Reason[] = [];
   for (const out of outs) {
     const abs = absolute(ctx, out.path);
     const now = ctx.stats.peek(abs) ?? (await ctx.stats.hash(abs));
-    if (now.kind === 'missing' && out.kind !== 'missing') changed.push({ reason: `output ${out.path} is missing`, missing: true });
-    else if (now.hash !== out.hash || now.kind !== out.kind) changed.push({ reason: `output ${out.path} was modified`, missing: false });
+    if (now.kind === 'missing' && out.kind !== 'missing') changed.push({ kind: 'output-missing', subject: out.path });
+    else if (now.hash !== out.hash || now.kind !== out.kind) changed.push({ kind: 'output-modified', subject: out.path });
   }
   return changed;
 }

@@ -15,6 +15,9 @@ export interface StageInputs {
   missing: string[];
 }
 
+/** The value a dep will have once the planned restores are done, when that is known without reading it. */
+export type KnownDeps = (file: string) => string | undefined;
+
 export const MISSING = 'missing';
 const NO_MATCH = 'no-match';
 /**
@@ -33,6 +36,7 @@ export async function stageInputs(
   upstreamOutputs: Record<string, string>,
   fetchIdentity?: string,
   beforeRead?: (rel: string) => void,
+  known?: KnownDeps,
 ): Promise<StageInputs> {
   const missing: string[] = [];
   const deps: Record<string, string> = Object.create(null); // a file may be named __proto__
@@ -40,7 +44,7 @@ export async function stageInputs(
     const files = expandDep(ctx, dep, stage);
     if (files.length === 0) deps[dep] = NO_MATCH;
     for (const file of files) {
-      const value = await depValue(ctx, file, beforeRead);
+      const value = known?.(file) ?? (await depValue(ctx, file, beforeRead));
       deps[file] = value;
       if (value === MISSING) missing.push(file);
     }

@@ -1,15 +1,42 @@
 /** What a run reports, whatever shows it (listr2 on a terminal, plain lines, NDJSON). */
 
-export type StageStatus = 'ran' | 'skipped' | 'restored' | 'failed';
+/** The planner's verdict on a stage before anything acts on it. */
+export type StageState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
+
+/** What became of a stage in a run (or, in a dry run, what would). */
+export type StageStatus = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
+
+/**
+ * Why a stage is fresh, restored, run, failed or not run: data, rendered to text only by reporters
+ * (src/report/reason-text.ts). `subject` names what changed (a dep's path, a param, a stage); `before` and
+ * `after` are its values as shown to a user; `detail` adds what the kind alone does not say.
+ */
+export interface Reason {
+  kind: ReasonKind;
+  subject?: string;
+  before?: string;
+  after?: string;
+  detail?: string;
+}
+
+export type ReasonKind =
+  | 'up-to-date' | 'forced' | 'never-run' | 'key-format' | 'key-changed'
+  | 'command' | 'declared-outputs' | 'fetch-source' | 'cwd' | 'network' | 'param' | 'env' | 'resources'
+  | 'dep-new' | 'dep-removed' | 'dep-missing' | 'dep-changed' | 'dep-exec'
+  | 'upstream-new' | 'upstream-removed' | 'upstream-changed' | 'upstream-will-run' | 'more'
+  | 'output-missing' | 'output-modified' | 'in-cache' | 'cache-unusable'
+  | 'fetch-verified' | 'fetch-not-cached'
+  | 'upstream-failed' | 'interrupted' | 'stopped'
+  | 'error';
 
 export interface StageEvent {
   type: 'stage';
   stage: string;
   status: StageStatus;
   ms: number;
-  reason: string;
-  /** the planner's verdict before acting: fresh, stale, never-run or missing-outputs */
-  state?: 'fresh' | 'stale' | 'never-run' | 'missing-outputs';
+  reasons: Reason[];
+  /** the planner's verdict before acting */
+  state?: StageState;
   /** the stage log, for failures */
   log?: string;
   /** the last lines of the log, for failures */
@@ -21,9 +48,9 @@ export interface SummaryEvent {
   ran: number;
   skipped: number;
   restored: number;
-  /** every stage whose status is failed, including those not run because an upstream stage failed */
+  /** every stage that failed or was not run because of a failure or an interruption */
   failed: number;
-  /** of `failed`, the stages that did not run (blocked by a failure, or stopped) */
+  /** of `failed`, the stages that did not run (status not-run) */
   notRun: number;
   ms: number;
   interrupted?: boolean;
@@ -40,7 +67,7 @@ export interface ProgressEvent {
 
 export interface Reporter {
   plan(stages: string[], dryRun: boolean): void;
-  start(stage: string, reason: string): void;
+  start(stage: string, reasons: Reason[]): void;
   finish(event: StageEvent): void;
   progress(event: ProgressEvent): void;
   /** a line about the run itself (waiting for a lock, warnings) */

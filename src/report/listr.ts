@@ -3,7 +3,8 @@
  * under it; skipped and restored stages dimmed. Drawn on stderr: stdout stays for what a command is asked for.
  */
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import { reasonsText } from './reason-text.js';
 import { duration, paint, summaryLine, terminalHeight, terminalWidth, type Paint } from './format.js';
 import { LogFollower } from './log-follow.js';
 import { TransferTracker } from './transfer.js';
@@ -56,12 +57,12 @@ export class ListrReporter implements Reporter {
     this.running = list.run().catch(() => undefined);
   }
 
-  start(stage: string, reason: string): void {
-    this.slots.get(stage)?.started(reason);
+  start(stage: string, reasons: Reason[]): void {
+    this.slots.get(stage)?.started(reasonsText(reasons));
   }
 
   finish(e: StageEvent): void {
-    if (e.status === 'failed' && e.reason.startsWith('not run')) this.notRun++;
+    if (e.status === 'not-run') this.notRun++;
     else if (e.status === 'failed') this.failures.push(e);
     this.slots.get(e.stage)?.finished(e);
   }
@@ -98,7 +99,7 @@ export class ListrReporter implements Reporter {
     const out = process.stderr;
     for (const note of this.notes) out.write(this.p.dim(note) + '\n');
     for (const f of this.failures) {
-      out.write(this.p.red(`✗ ${f.stage}: ${f.reason}`) + '\n');
+      out.write(this.p.red(`✗ ${f.stage}: ${reasonsText(f.reasons)}`) + '\n');
       if (f.tail?.length) out.write(f.tail.map((l) => this.p.dim(`  │ ${l}`)).join('\n') + '\n');
       if (f.log) out.write(this.p.dim(`  full log: ${f.log}`) + '\n');
     }
@@ -113,11 +114,12 @@ export class ListrReporter implements Reporter {
     if ('reason' in first && !('type' in first)) task.title = `${name} ${this.p.dim(`· ${first.reason}`)}`;
     const e = await slot.finishedPromise;
     const label = `${name} ${this.p.dim(duration(e.ms))}`;
-    if (e.status === 'skipped') return task.skip(this.p.dim(`${name} · ${e.reason}`));
+    const reason = reasonsText(e.reasons);
+    if (e.status === 'skipped') return task.skip(this.p.dim(`${name} · ${reason}`));
     if (e.status === 'restored') return task.skip(this.p.dim(`${name} ↺ ${this.dryRun ? 'would restore' : 'restored'} from cache`));
-    if (e.status === 'failed') throw new Error(`${name}: ${e.reason}`);
+    if (e.status === 'failed' || e.status === 'not-run') throw new Error(`${name}: ${reason}`);
     // a dry run ran nothing: not the ✓ of a stage that ran
-    if (this.dryRun) return task.skip(`○ ${name} ${this.p.dim(e.reason)}`);
+    if (this.dryRun) return task.skip(`○ ${name} ${this.p.dim(`would run: ${reason}`)}`);
     task.title = label;
   }
 }

@@ -1,19 +1,27 @@
 /** --json: one JSON object per line on stdout (SPEC.md), human notes on stderr. */
-import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import { reasonsText } from './reason-text.js';
 
 export class NdjsonReporter implements Reporter {
   private readonly lastProgress = new Map<string, number>();
 
   constructor(private readonly out = process.stdout) {}
 
-  plan(): void {}
+  private dryRun = false;
 
-  start(stage: string, reason: string): void {
-    this.write({ type: 'start', stage, reason });
+  plan(_stages: string[], dryRun: boolean): void {
+    this.dryRun = dryRun;
   }
 
+  start(stage: string, reasons: Reason[]): void {
+    this.write({ type: 'start', stage, reason: reasonsText(reasons), reasons });
+  }
+
+  /** SPEC's fields first (`reason` as text; in a dry run a stage that would run says so), then the reasons as data. */
   finish(e: StageEvent): void {
-    this.write(e);
+    const { type, stage, status, ms, reasons, ...rest } = e;
+    const text = reasonsText(reasons);
+    this.write({ type, stage, status, ms, reason: this.dryRun && status === 'ran' ? `would run: ${text}` : text, reasons, ...rest });
   }
 
   progress(e: ProgressEvent): void {

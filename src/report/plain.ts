@@ -3,7 +3,8 @@
  * command before it runs and its output as it comes, prefixed with `[stage]`. A dry run's plan is what the
  * user asked for: it goes to stdout, with marks that say what would happen (○ would run, ↺ would restore).
  */
-import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import { reasonsText } from './reason-text.js';
 import { bytes, duration, paint, summaryLine, type Paint } from './format.js';
 import { LogFollower } from './log-follow.js';
 
@@ -17,8 +18,8 @@ export interface PlainOptions {
   commandOf?: (stage: string) => string | undefined;
 }
 
-const MARK: Record<StageEvent['status'], string> = { ran: '✓', skipped: '·', restored: '↺', failed: '✗' };
-const PLAN_MARK: Record<StageEvent['status'], string> = { ran: '○', skipped: '·', restored: '↺', failed: '✗' };
+const MARK: Record<StageEvent['status'], string> = { ran: '✓', skipped: '·', restored: '↺', failed: '✗', 'not-run': '-' };
+const PLAN_MARK: Record<StageEvent['status'], string> = { ran: '○', skipped: '·', restored: '↺', failed: '✗', 'not-run': '-' };
 
 export class PlainReporter implements Reporter {
   private readonly p: Paint;
@@ -39,19 +40,19 @@ export class PlainReporter implements Reporter {
     if (this.opts.verbose) this.out.write(this.p.dim(`plan: ${stages.length} stage(s)\n`));
   }
 
-  start(stage: string, reason: string): void {
+  start(stage: string, reasons: Reason[]): void {
     if (this.opts.quiet) return;
-    this.out.write(`${this.p.bold('▶')} ${stage}${this.opts.verbose ? this.p.dim(`  (${reason})`) : ''}\n`);
+    this.out.write(`${this.p.bold('▶')} ${stage}${this.opts.verbose ? this.p.dim(`  (${reasonsText(reasons)})`) : ''}\n`);
     const command = this.opts.verbose ? this.opts.commandOf?.(stage) : undefined;
     if (command !== undefined) this.out.write(this.p.dim(`[${stage}] $ ${command}`) + '\n');
   }
 
   finish(e: StageEvent): void {
-    if (e.status === 'failed' && e.reason.startsWith('not run')) this.notRun++;
-    if (e.status === 'failed') return this.failure(e);
+    if (e.status === 'not-run') this.notRun++;
+    if (e.status === 'failed' || e.status === 'not-run') return this.failure(e);
     if (this.opts.quiet) return;
     if (this.dryRun) return this.planLine(e);
-    const line = `${MARK[e.status]} ${e.stage}  ${duration(e.ms)}  ${e.reason}`;
+    const line = `${MARK[e.status]} ${e.stage}  ${duration(e.ms)}  ${reasonsText(e.reasons)}`;
     this.out.write((e.status === 'ran' ? this.p.green(line) : this.p.dim(line)) + '\n');
   }
 
@@ -77,7 +78,8 @@ export class PlainReporter implements Reporter {
 
   /** What a dry run would do: never ✓, which says a stage ran. */
   private planLine(e: StageEvent): void {
-    const what = e.status === 'restored' ? `would restore from cache: ${e.reason}` : e.reason;
+    const text = reasonsText(e.reasons);
+    const what = e.status === 'restored' ? `would restore from cache: ${text}` : e.status === 'ran' ? `would run: ${text}` : text;
     const line = `${PLAN_MARK[e.status]} ${e.stage}  ${what}`;
     this.planOut.write((e.status === 'skipped' ? this.planPaint.dim(line) : this.planPaint.yellow(line)) + '\n');
   }
@@ -90,11 +92,11 @@ export class PlainReporter implements Reporter {
   }
 
   private failure(e: StageEvent): void {
-    if (e.reason.startsWith('not run')) {
-      if (!this.opts.quiet) this.out.write(this.p.dim(`- ${e.stage}  ${e.reason}`) + '\n');
+    if (e.status === 'not-run') {
+      if (!this.opts.quiet) this.out.write(this.p.dim(`${MARK['not-run']} ${e.stage}  ${reasonsText(e.reasons)}`) + '\n');
       return;
     }
-    this.out.write(this.p.red(`✗ ${e.stage} failed: ${e.reason}`) + '\n');
+    this.out.write(this.p.red(`✗ ${e.stage} failed: ${reasonsText(e.reasons)}`) + '\n');
     if (e.tail?.length) this.out.write(e.tail.map((l) => this.p.dim(`  │ ${l}`)).join('\n') + '\n');
     if (e.log) this.out.write(this.p.dim(`  full log: ${e.log}`) + '\n');
   }

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ProgressEvent, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 
 export const SECRET_VARIABLES = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'PIPE_REMOTE_CACHE_TOKEN', 'PIPE_REMOTE_CACHE_SECRET'] as const;
 /** project-relative files holding a token in their first line (see src/fetch/context.ts) */
@@ -132,18 +132,26 @@ export function redactingReporter(inner: Reporter, redactor: Redactor): Reporter
   if (redactor.empty) return inner;
   const event = (e: StageEvent): StageEvent => ({
     ...e,
-    reason: redactor.text(e.reason),
+    reasons: redactReasons(e.reasons, redactor),
     ...(e.log === undefined ? {} : { log: redactor.text(e.log) }),
     ...(e.tail === undefined ? {} : { tail: redactor.lines(e.tail) }),
   });
   return {
     plan: (stages, dryRun) => inner.plan(stages, dryRun),
-    start: (stage, reason) => inner.start(stage, redactor.text(reason)),
+    start: (stage, reasons) => inner.start(stage, redactReasons(reasons, redactor)),
     finish: (e) => inner.finish(event(e)),
     progress: (e: ProgressEvent) => inner.progress({ ...e, file: redactor.text(e.file) }),
     note: (text) => inner.note(redactor.text(text)),
     summary: (s: SummaryEvent) => inner.summary(s),
   };
+}
+
+function redactReasons(reasons: Reason[], redactor: Redactor): Reason[] {
+  return reasons.map((r) => {
+    const masked: Reason = { kind: r.kind };
+    for (const field of ['subject', 'before', 'after', 'detail'] as const) if (r[field] !== undefined) masked[field] = redactor.text(r[field]);
+    return masked;
+  });
 }
 
 /**

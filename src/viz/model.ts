@@ -1,6 +1,9 @@
 /** The plain graph model every renderer reads; the CLI builds it from the pipeline (and the plan, with --status). */
 
-export type StageState = 'fresh' | 'stale' | 'never-run' | 'missing-outputs' | 'failed' | 'running' | 'unknown';
+import type { StageState as PlannedState } from '../report/events.js';
+
+/** The planner's states, and what a drawing adds: a failed or running stage, one with no state known. */
+export type StageState = PlannedState | 'failed' | 'running' | 'unknown';
 
 export interface VizNode {
   /** stage name, e.g. 'demux@demo-1a2b3c4d', 'cache:nllb-200-3.3b', 'bootstrap:tools' */

@@ -1,0 +1,89 @@
+/**
+ * Editing a stage of a compiled pipeline recompiles only that stage (src/incremental-compile.ts); what the
+ * commands see is exactly what a full compile of the edited file gives.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { compiledSections, reusable } from '../../src/incremental-compile.js';
+import type { Stage } from '../../src/pipeline/types.js';
+import { ok, projectsRemovedAfterAll, statuses } from '../helpers/pipe-project.js';
+
+const project = projectsRemovedAfterAll();
+
+function stagesYaml(n: number, edit: (i: number) => string = (i) => `echo ${i} > out/${i}.txt`): string {
+  const stages = Array.from({ length: n }, (_, i) => `  s${i}:\n    cmd: ${edit(i)}\n    outs: [out/${i}.txt]\n`);
+  return `version: 1\nvars:\n  greeting: hello\nstages:\n${stages.join('')}`;
+}
+
+function instance(name: string): Stage {
+  return { name, deps: [], outs: [], params: {}, needs: [], env: {}, resources: { cpu: 1, gpu: 0, mem: 0 }, loc: { file: 'p', line: 0, col: 0 } };
+}
+
+describe('which stages an edit recompiles', () => {
+  const before = stagesYaml(4);
+  const earlierSections = compiledSections(before, {}, 'salt')!;
+  const raw = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`s${i}`, { cmd: `echo ${i} > out/${i}.txt`, outs: [`out/${i}.txt`] }]));
+  const earlier = { sections: earlierSections.withRaw(raw), pipeline: { stages: [0, 1, 2, 3].map((i) => instance(`s${i}`)) } };
+
+  test('only the edited stage is parsed again; the others are lent by the earlier compile', () => {
+    const after = stagesYaml(4, (i) => (i === 2 ? 'echo changed > out/2.txt' : `echo ${i} > out/${i}.txt`));
+    const current = compiledSections(after, {}, 'salt')!;
+    expect(current.key).toBe(earlierSections.key);
+    const reuse = reusable(earlier, current, after)!;
+    expect([...reuse.unchanged.keys()]).toEqual(['s0', 's1', 's3']);
+    expect((reuse.value as { stages: Record<string, { cmd: string }> }).stages.s2!.cmd).toBe('echo changed > out/2.txt');
+    expect(Object.keys((reuse.value as { stages: object }).stages)).toEqual(['s0', 's1', 's2', 's3']);
+  });
+
+  test('a change outside the stages (a var), or another --set, recompiles everything', () => {
+    expect(compiledSections(before.replace('hello', 'bye'), {}, 'salt')!.key).not.toBe(earlierSections.key);
+    expect(compiledSections(before, { greeting: 'x' }, 'salt')!.key).not.toBe(earlierSections.key);
+    expect(compiledSections(before, {}, 'another build')!.key).not.toBe(earlierSections.key);
+  });
+});
+
+describe.concurrent('editing a compiled pipeline', () => {
+  test('the edited command runs; positions of the stages below an inserted one move with them', async () => {
+    const p = project(stagesYaml(30));
+    ok(await p.run());
+    p.pipeline(stagesYaml(30, (i) => (i === 7 ? 'echo edited > out/7.txt' : `echo ${i} > out/${i}.txt`)));
+    expect(statuses(ok(await p.run()))).toMatchObject({ s7: 'ran', s8: 'skipped' });
+    expect(p.read('out/7.txt')).toBe('edited\n');
+    const entry = readdirSync(p.path('.pipe/compiled')).filter((f) => f.endsWith('.json'));
+    expect(entry.length).toBe(2);
+    // a new first stage writing what s20 writes: the clash names s20 at its new line (3 lines further down)
+    const yaml = stagesYaml(30).replace('stages:\n', 'stages:\n  first:\n    cmd: echo x > out/20.txt\n    outs: [out/20.txt]\n');
+    p.pipeline(yaml);
+    const clash = await p.run();
+    expect(clash.code).toBe(2);
+    const line = yaml.split('\n').indexOf('  s20:') + 1;
+    expect(clash.stderr).toContain(`also declared by stage 'first'`);
+    expect(clash.stderr).toContain(`pipeline.yaml:${line}:3`);
+  });
+
+  test('an edit that breaks one stage is a located error, and fixing it runs again', async () => {
+    const p = project(stagesYaml(20));
+    ok(await p.run());
+    const broken = stagesYaml(20).replace('    cmd: echo 12 > out/12.txt\n', '    cmd: echo 12 > out/12.txt\n    colour: red\n');
+    p.pipeline(broken);
+    const result = await p.run();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`pipeline.yaml:${broken.split('\n').indexOf('    colour: red') + 1}:5: unknown key 'colour'`);
+    p.pipeline(stagesYaml(20));
+    expect(Object.values(statuses(ok(await p.run()))).every((s) => s === 'skipped')).toBe(true);
+  });
+
+  test('the compiled entry an edit starts from is checked like any other (a tampered one is not lent)', async () => {
+    const p = project(stagesYaml(5));
+    ok(await p.run());
+    const dir = p.path('.pipe/compiled');
+    const [file] = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const text = readFileSync(path.join(dir, file!), 'utf8');
+    p.write(`.pipe/compiled/${file}`, text.replace('echo 3 > out/3.txt', 'echo fake > out/3.txt'));
+    p.pipeline(stagesYaml(5, (i) => (i === 0 ? 'echo zero > out/0.txt' : `echo ${i} > out/${i}.txt`)));
+    ok(await p.run('--force'));
+    expect(p.read('out/3.txt')).toBe('3\n');
+    expect(p.read('out/0.txt')).toBe('zero\n');
+  });
+});
