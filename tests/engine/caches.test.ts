@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { startHubServer, type HubServer } from '../fixtures/hub-server.js';
 import { expectExit, ok, projectsRemovedAfterAll, stageEvents } from '../helpers/pipe-project.js';
 
 const project = projectsRemovedAfterAll();
@@ -74,6 +75,31 @@ stages:
     expect(keyed.HF_HOME).toBe(hf);
     expect(keyed.PIPE_CACHE_TMDB).toBe(tmdb);
     expect(keyed.PIPE_CACHE_LOCAL).toBe('${PIPE_ROOT}/.cache/local');
+  });
+
+  test('a fetch stage downloads into a shared root outside the project, and a stage reads it from there', async () => {
+    const hub: HubServer = await startHubServer();
+    try {
+      hub.addRepo({ id: 'acme/tiny', files: [{ path: 'config.json', size: 64 }] });
+      const hf = path.join(scratch, 'team-models');
+      const p = project(`version: 1
+allow_outside: [${scratch}]
+cache: {hf_home: ${hf}}
+stages:
+  cache:tiny:
+    fetch: {hf: acme/tiny, revision: main}
+  use:
+    cmd: [sh, -c, 'cat "$HF_HUB_CACHE"/models--acme--tiny/snapshots/*/config.json | wc -c > used.txt; echo $HF_HUB_OFFLINE >> used.txt']
+    needs: [cache:tiny]
+    outs: [used.txt]
+`);
+      ok(await p.pipe(['run'], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
+      expect(p.read('used.txt').split('\n').map((l) => l.trim())).toEqual(['64', '1', '']);
+      expect(readdirSync(path.join(hf, 'hub'))).toContain('models--acme--tiny');
+      expect(p.exists('.cache/huggingface')).toBe(false);
+    } finally {
+      await hub.close();
+    }
   });
 
   test('an outside root may not hold the project', async () => {
