@@ -42,7 +42,7 @@ export function cleanCaches(pipeline: Pipeline, names: string[], dryRun: boolean
     if (!globals.quiet) process.stdout.write('no application caches declared (cache: {apps: {NAME: FOLDER}}); a model root is emptied only when named: pipe clean --caches hf_home\n');
     return;
   }
-  printUsage(pipeline, usage, dryRun);
+  if (!globals.quiet || dryRun) printUsage(pipeline, usage, dryRun);
   if (dryRun) {
     process.stdout.write('dry run: nothing removed\n');
     return;

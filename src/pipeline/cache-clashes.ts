@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { isGlob, isWithinFolder } from './paths.js';
-import type { CacheRoots, Stage } from './types.js';
+import type { CacheRoots, Pipeline, Stage } from './types.js';
 import type { YamlPath } from './source.js';
 
 export interface CacheClash {
@@ -64,6 +64,19 @@ function stagePathClashes(root: string, stage: Stage, apps: [string, string][]):
     }
   }
   return clashes;
+}
+
+const folders = new WeakMap<Pipeline, string[]>();
+
+/** The project-relative folders of the application caches inside the project: a glob dep skips what is in them. */
+export function appCacheFolders(pipeline: Pipeline): string[] {
+  let found = folders.get(pipeline);
+  if (!found) {
+    found = Object.values(pipeline.cache.apps).filter((dir) => isWithinFolder(pipeline.root, dir))
+      .map((dir) => path.relative(pipeline.root, dir).split(path.sep).join('/'));
+    folders.set(pipeline, found);
+  }
+  return found;
 }
 
 /** The folders of a glob before its first wildcard: `out/cache/*.json` -> `out/cache`. */

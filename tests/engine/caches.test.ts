@@ -143,6 +143,25 @@ describe.concurrent('application caches', () => {
     expect(status.stages.find((s) => s.name === 'lookup')?.state).toBe('fresh');
   });
 
+  test('a glob dep over a folder holding a cache does not see the cache: a new entry leaves the stage fresh', async () => {
+    const p = project(`version: 1
+cache:
+  apps: {tmdb: data/tmdb_cache}
+stages:
+  count:
+    cmd: [sh, -c, 'ls data/*.txt | wc -l > count.txt']
+    deps: ["data/**/*.txt"]
+    outs: [count.txt]
+`, { 'data/a.txt': 'a' });
+    ok(await p.run());
+    p.write('data/tmdb_cache/entry.txt', 'cached');
+    const status = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+    expect(status.stages[0]?.state).toBe('fresh');
+    p.write('data/b.txt', 'b');
+    const stale = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+    expect(stale.stages[0]?.state).toBe('stale');
+  });
+
   test('an output or a dep inside a cache, or an output holding one, is a located error', async () => {
     const p = project(`version: 1
 cache:
