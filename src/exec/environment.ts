@@ -28,12 +28,13 @@ export function cacheVariables(pipeline: Pipeline): Record<string, string> {
  * not what the scheduler clamps it to under a small -j, so the environment (and the key) does not depend on -j.
  * pipe counts GPUs but does not assign them, so CUDA_VISIBLE_DEVICES is left alone.
  */
-export function resourceVariables(stage: Stage, env: Readonly<Record<string, string>>): Record<string, string> {
+export function resourceVariables(stage: Stage, env: Readonly<Record<string, string>>, into: Record<string, string> = {}): Record<string, string> {
   const cpus = String(stage.resources.cpu);
-  const vars: Record<string, string> = { PIPE_CPUS: cpus, PIPE_GPUS: String(stage.resources.gpu) };
-  if (stage.resources.mem > 0) vars.PIPE_MEM = String(stage.resources.mem);
-  for (const name of THREAD_VARIABLES) if (!(name in env)) vars[name] = cpus;
-  return vars;
+  for (const name of THREAD_VARIABLES) if (!(name in env)) into[name] = cpus;
+  into.PIPE_CPUS = cpus;
+  into.PIPE_GPUS = String(stage.resources.gpu);
+  if (stage.resources.mem > 0) into.PIPE_MEM = String(stage.resources.mem);
+  return into;
 }
 
 /** What pipe sets for the stage, on top of the inherited environment. */

@@ -40,8 +40,7 @@ export function keyedEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: 
   const offline = stage.needs.some((n) => fetchStages.has(n));
   const overrides = overridesShared(own, shared);
   const vars = overrides ? merged(shared, own) : disjointUnion(shared.all, own);
-  const resources = resourceVariables(stage, vars);
-  for (const name in resources) vars[name] = resources[name]!;
+  resourceVariables(stage, vars, vars); // written in place: this runs for every stage of a no-op
   vars.PIPE_STAGE = stage.name;
   if (stage.job) vars.PIPE_JOB = stage.job;
   if (offline) vars.HF_HUB_OFFLINE = '1';
