@@ -21,8 +21,11 @@ if (!BUILT.some((file) => existsSync(file))) {
 export interface PipeEvent {
   type: string;
   stage?: string;
-  status?: 'ran' | 'skipped' | 'restored' | 'failed';
+  status?: 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
+  /** the reasons as text (SPEC's field) */
   reason?: string;
+  /** the same reasons as data */
+  reasons?: { kind: string; subject?: string; before?: string; after?: string; detail?: string }[];
   state?: string;
   tail?: string[];
   log?: string;
