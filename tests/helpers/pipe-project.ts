@@ -21,7 +21,8 @@ if (!BUILT.some((file) => existsSync(file))) {
 export interface PipeEvent {
   type: string;
   stage?: string;
-  status?: 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
+  status?: 'ran' | 'skipped' | 'restored' | 'failed';
+  notRun?: boolean;
   /** the reasons as text (SPEC's field) */
   reason?: string;
   /** the same reasons as data */
