@@ -2,7 +2,7 @@
 // chunks for what is loaded lazily. Node 20 has no module compile cache, and resolving and compiling ~80
 // small ES modules costs more than an up-to-date run of a small pipeline.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 /** A digest of the sources: the compiled-pipeline cache is keyed by it, so a new build never reuses an old parse. */
@@ -13,6 +13,22 @@ function sourceDigest(dir) {
   }
   return hash.digest('hex').slice(0, 16);
 }
+
+// The graph page's script (a browser module sharing src/viz/ with the renderers), as one string: written next to
+// tsc's output for dist/viz/html.js, and inlined into the CLI bundle below.
+const page = await build({
+  entryPoints: ['src/viz/page/main.ts'],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  write: false,
+  logLevel: 'warning',
+});
+const pageScript = page.outputFiles[0].text;
+mkdirSync('dist/viz', { recursive: true });
+writeFileSync('dist/viz/graph-page.js', pageScript);
 
 await build({
   entryPoints: { main: 'src/cli/main.ts', fast: 'src/cli/fast-noop.ts' },
@@ -26,6 +42,6 @@ await build({
   external: ['fsevents'],
   // CommonJS packages bundled into ESM call require(); give them one
   banner: { js: "import { createRequire as __pipeCreateRequire } from 'node:module'; const require = __pipeCreateRequire(import.meta.url);" },
-  define: { __PIPE_BUILD__: JSON.stringify(sourceDigest('src')) },
+  define: { __PIPE_BUILD__: JSON.stringify(sourceDigest('src')), __PIPE_GRAPH_PAGE__: JSON.stringify(pageScript) },
   logLevel: 'warning',
 });

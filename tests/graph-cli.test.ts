@@ -196,3 +196,41 @@ describe('pipe graph --status on a project where some stages ran and one is stal
     });
   });
 });
+
+describe('pipe graph on a foreach of one stage per item (a stage family)', () => {
+  let p: TestProject;
+  beforeAll(() => {
+    const files = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`src/f${String(i).padStart(2, '0')}.c`, `int f${i};\n`]));
+    p = makeProject(`version: 1
+vars: {sources: "src/*.c"}
+stages:
+  prepare:
+    cmd: [sh, -c, "echo '#define X 1' > gen/config.h"]
+    outs: [gen/config.h]
+  compile:
+    foreach: sources
+    cmd: [sh, -c, "cat \\"$0\\" gen/config.h > \\"$1\\"", "\${item}", "out/\${job}.o"]
+    deps: ["\${item}", gen/config.h]
+    outs: ["out/\${job}.o"]
+`, files);
+    projects.push(p);
+  });
+
+  test('ascii, dot and mermaid fold the 50 compile stages into compile@* (50)', async () => {
+    for (const args of [['graph'], ['graph', '--collapse', 'all'], ['graph', '--format', 'dot', '--collapse', 'all'], ['graph', '--format', 'mermaid']]) {
+      const r = await pipe(args, p.dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, args.join(' ')).toContain('compile@* (50)');
+    }
+    expect((await pipe(['graph', '--format', 'dot'], p.dir)).stdout).not.toContain('compile@*');
+  });
+
+  test('the page starts with the family folded', async () => {
+    const r = await pipe(['graph', '-o', 'graph.html'], p.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(p.path('graph.html'), 'utf8');
+    const data = JSON.parse(html.match(/<script id="pipe-graph-data" type="application\/json">(.*?)<\/script>/s)![1]!) as { folded: string[]; nodes: unknown[] };
+    expect(data.nodes).toHaveLength(51);
+    expect(data.folded).toEqual(['compile@*']);
+  });
+});

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { render } from '../src/viz/index.js';
-import { batchGraph, subtitleGraph } from './helpers/viz-examples.js';
+import { batchGraph, familyGraph, subtitleGraph } from './helpers/viz-examples.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -74,6 +74,41 @@ describe.skipIf(!hasChromium)('html page in headless Chromium', () => {
     expect(await count()).toBe(graph.nodes.length);
     await page.fill('#search', 'translate@');
     await expect.poll(() => page.locator('#search-info').textContent()).toBe('3 matches');
+    await page.close();
+  });
+
+  it('folds a 50-item foreach of one stage each by stage family, and unfolds it', async () => {
+    const graph = familyGraph(50, true);
+    const page = await open((await render(graph, 'html', { status: true, color: false })) as string, 'family.html');
+    const count = (): Promise<number> => page.evaluate(() => (window as any).__pipeGraph.nodeCount);
+    const labels = (): Promise<string[]> => page.evaluate(() => (window as any).__pipeGraph.graph.mapNodes((_: string, a: any) => a.label));
+    expect(await count()).toBe(3);
+    expect(await labels()).toContain('compile@* (50)');
+    await page.evaluate(() => (window as any).__pipeGraph.select('compile@*'));
+    const panel = page.locator('#details');
+    await expect.poll(() => panel.textContent()).toContain('Stage family folded into one node: 50 stages.');
+    expect(await panel.textContent()).toContain('failed');
+    await page.click('#unfold-all');
+    expect(await count()).toBe(52);
+    await page.click('#fold-families');
+    expect(await count()).toBe(3);
+    const at = await page.evaluate(() => (window as any).__pipeGraph.screenPosition('compile@*'));
+    await page.mouse.dblclick(at.x, at.y);
+    await expect.poll(count).toBe(52);
+    // one tall column: the labels are left to sigma's label grid rather than all forced on top of each other
+    const forced = await page.evaluate(() => (window as any).__pipeGraph.graph.filterNodes((_: string, a: any) => a.forceLabel).length);
+    expect(forced).toBe(0);
+    await page.close();
+  });
+
+  it('folds jobs and families the other way round from each other', async () => {
+    const graph = subtitleGraph(['a', 'b', 'c'], true);
+    const page = await open((await render(graph, 'html', { status: true, color: false, collapse: 'none' })) as string, 'families.html');
+    const count = (): Promise<number> => page.evaluate(() => (window as any).__pipeGraph.nodeCount);
+    await page.click('#fold-families');
+    expect(await count()).toBe(8 + 7 + 1); // shared stages, one node per family of three, report
+    await page.click('#fold-jobs');
+    expect(await count()).toBe(8 + 3 + 1);
     await page.close();
   });
 

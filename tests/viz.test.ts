@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { collapse, render, type VizGraph } from '../src/viz/index.js';
-import { batchGraph, node, subtitleGraph } from './helpers/viz-examples.js';
+import { batchGraph, familyGraph, node, subtitleGraph, wideGraph } from './helpers/viz-examples.js';
 import { mermaidIds } from '../src/viz/mermaid.js';
 import { runGraphviz } from '../src/viz/svg.js';
 import { longestPathLayers } from '../src/viz/layout.js';
@@ -95,6 +95,30 @@ describe('ascii', () => {
     }
   });
 
+  it('draws a graph far wider than the terminal in about linear time, listing the edges it cannot draw', async () => {
+    const sizes = [1000, 4000];
+    const ms: number[] = [];
+    for (const stages of sizes) {
+      const graph = wideGraph(stages);
+      const started = performance.now();
+      const text = (await render(graph, 'ascii', plain)) as string;
+      ms.push(performance.now() - started);
+      const lines = text.split('\n');
+      expect(Math.max(...lines.map(visibleWidth))).toBeLessThanOrEqual(80);
+      for (const n of graph.nodes) expect(text).toMatch(new RegExp(`[│ ]${n.id}[ ,\n]`));
+      expect(text).toContain('Not drawn (more than 8 rows apart):');
+    }
+    // quadratic drawing took 69 s at 1,000 stages; linear is well under a second per thousand here
+    expect(ms[1]!).toBeLessThan(8000);
+    expect(ms[1]! / ms[0]!).toBeLessThan(4 * 3);
+  });
+
+  it('folds a tall foreach column by stage family', async () => {
+    const text = (await render(familyGraph(50), 'ascii', plain)) as string;
+    expect(text).toContain('compile@* (50)');
+    expect(text.split('\n').length).toBeLessThan(40);
+  });
+
   it('folds a 100-film batch and still fits 80 columns', async () => {
     const text = (await render(batchGraph(709), 'ascii', withStatus)) as string;
     expect(Math.max(...text.split('\n').map(visibleWidth))).toBeLessThanOrEqual(80);
@@ -143,6 +167,19 @@ describe('collapse', () => {
     const folded = collapse(graph, 'all');
     expect(folded.nodes.filter((n) => n.id.startsWith('*@')).length).toBe(100);
     expect(folded.nodes.find((n) => n.id === '*@film0001')?.members).toHaveLength(7);
+  });
+
+  it('folds jobs of one stage each by family with `all`, in every format that folds', async () => {
+    const graph = familyGraph(50, true);
+    const folded = collapse(graph, 'all');
+    expect(folded.nodes.map((n) => n.id)).toEqual(['prepare', 'compile@*', 'link']);
+    expect(folded.nodes[1]!.members).toHaveLength(50);
+    expect(folded.edges).toEqual([{ from: 'prepare', to: 'compile@*' }, { from: 'compile@*', to: 'link' }]);
+    for (const format of ['ascii', 'dot', 'mermaid'] as const) {
+      expect((await render(graph, format, { ...withStatus, collapse: 'all' })) as string).toContain('compile@* (50)');
+    }
+    // jobs of several stages still fold by job
+    expect(collapse(batchGraph(709), 'all').nodes.some((n) => n.id === 'asr@*')).toBe(false);
   });
 
   it('leaves small graphs alone with `auto`', () => {

@@ -1,5 +1,6 @@
 /** Terminal layout: layers that fit the width, virtual points for edges that skip layers, columns for every box. */
-import { adjacency, longestPathLayers, orderLayers, tightenSources, type Edge } from './layout.js';
+import { adjacency, orderLayers, type Edge } from './layout.js';
+import { fitLayers } from './ascii-fit.js';
 
 export interface Item {
   id: string;
@@ -12,17 +13,25 @@ export interface AsciiLayout {
   layers: Item[][];
   /** every edge spans exactly one layer gap (long edges go through virtual items) */
   edges: Edge[];
+  /** edges between boxes more than MAX_EDGE_SPAN layers apart: listed, not drawn */
+  jumps: Edge[];
   left: Map<string, number>;
   center: Map<string, number>;
 }
 
 /** Columns between two boxes; a line passing through a layer sits one column from its neighbours. */
+/**
+ * A line may cross at most this many layers. Drawing every edge of a graph far wider than the terminal
+ * would take an area that grows with the square of its size (hours at 5,000 stages); those are listed.
+ */
+export const MAX_EDGE_SPAN = 8;
+
 const gapBetween = (a: Item, b: Item): number => (a.virtual || b.virtual ? 1 : 2);
 
 export function asciiLayout(boxes: Item[], edges: Edge[], maxWidth: number): AsciiLayout {
   const ids = boxes.map((b) => b.id);
   const widthOf = new Map(boxes.map((b) => [b.id, b.width]));
-  const layerOf = fitLayers(ids, edges, widthOf, maxWidth);
+  const layerOf = fitLayers(ids, edges, widthOf, maxWidth, MAX_EDGE_SPAN);
   const chained = chainLongEdges(edges, layerOf);
   for (const v of chained.virtuals) widthOf.set(v, 1);
   const byLayer: string[][] = [];
@@ -31,53 +40,25 @@ export function asciiLayout(boxes: Item[], edges: Edge[], maxWidth: number): Asc
   const layers = ordered.map((layer) => layer.map((id) => ({ id, width: widthOf.get(id)!, virtual: chained.virtuals.has(id) })));
   const left = placeColumns(layers, chained.edges, maxWidth);
   const center = new Map([...left].map(([id, x]) => [id, x + Math.floor((widthOf.get(id)! - 1) / 2)]));
-  return { layers, edges: chained.edges, left, center };
+  return { layers, edges: chained.edges, jumps: chained.jumps, left, center };
 }
 
-const rowWidth = (ids: string[], widthOf: Map<string, number>, passing = 0): number =>
-  ids.reduce((sum, id) => sum + widthOf.get(id)!, 0) + 2 * Math.max(0, ids.length - 1) + 2 * passing;
-
-/** Longest-path layers, then push boxes down (those with the most slack first) until every layer fits. */
-function fitLayers(ids: string[], edges: Edge[], widthOf: Map<string, number>, maxWidth: number): Map<string, number> {
-  const layerOf = tightenSources(ids, edges, longestPathLayers(ids, edges));
-  const topological = [...ids].sort((a, b) => layerOf.get(a)! - layerOf.get(b)!);
-  const preds = adjacency(ids, edges, 'to');
-  const succs = adjacency(ids, edges, 'from');
-  const propagate = (): void => {
-    for (const id of topological) {
-      for (const p of preds.get(id)!) layerOf.set(id, Math.max(layerOf.get(id)!, layerOf.get(p)! + 1));
-    }
-  };
-  const slack = (id: string, k: number): number => Math.min(Infinity, ...succs.get(id)!.map((s) => layerOf.get(s)!)) - k - 1;
-  // edges from one source that skip layer k cross it as one vertical line
-  const passing = (k: number): number =>
-    ids.filter((id) => layerOf.get(id)! < k && succs.get(id)!.some((s) => layerOf.get(s)! > k)).length;
-  for (let k = 0; k <= Math.max(...layerOf.values()); k++) {
-    const layer = ids.filter((id) => layerOf.get(id) === k);
-    while (layer.length > 1 && rowWidth(layer, widthOf, passing(k)) > maxWidth) {
-      const above = ids.filter((id) => layerOf.get(id) === k - 1);
-      const riser = layer.findIndex((id) => preds.get(id)!.length === 0 && rowWidth([...above, id], widthOf, passing(k - 1)) <= maxWidth);
-      if (k > 0 && riser >= 0) {
-        layerOf.set(layer.splice(riser, 1)[0]!, k - 1);
-        continue;
-      }
-      let victim = layer.length - 1;
-      for (let i = layer.length - 1; i >= 0; i--) if (slack(layer[i]!, k) > slack(layer[victim]!, k)) victim = i;
-      layerOf.set(layer.splice(victim, 1)[0]!, k + 1);
-      propagate();
-    }
-  }
-  return layerOf;
-}
-
-/** Replace each edge that skips layers with a chain of virtual points, shared by all long edges of one source. */
-function chainLongEdges(edges: Edge[], layerOf: Map<string, number>): { edges: Edge[]; virtuals: Set<string> } {
+/**
+ * Replace each edge that skips layers with a chain of virtual points, shared by all long edges of one source;
+ * edges longer than MAX_EDGE_SPAN become jumps.
+ */
+function chainLongEdges(edges: Edge[], layerOf: Map<string, number>): { edges: Edge[]; virtuals: Set<string>; jumps: Edge[] } {
   const virtuals = new Set<string>();
   const out = new Map<string, Edge>();
+  const jumps: Edge[] = [];
   const add = (from: string, to: string): void => void out.set(`${from}\u0000${to}`, { from, to });
   for (const { from, to } of edges) {
     const start = layerOf.get(from)!;
     const end = layerOf.get(to)!;
+    if (end - start > MAX_EDGE_SPAN) {
+      jumps.push({ from, to });
+      continue;
+    }
     let previous = from;
     for (let k = start + 1; k < end; k++) {
       const point = `\u0000${from}\u0000${k}`;
@@ -90,7 +71,7 @@ function chainLongEdges(edges: Edge[], layerOf: Map<string, number>): { edges: E
     }
     add(previous, to);
   }
-  return { edges: [...out.values()], virtuals };
+  return { edges: [...out.values()], virtuals, jumps };
 }
 
 /** Put each item under the mean of its neighbours, keeping the order and the width; down, up, down. */

@@ -3,7 +3,7 @@ import type { RenderOptions, StageState, VizGraph, VizNode } from './model.js';
 import { ALL_STATES, STATE_STYLES, paint } from './states.js';
 import { displayName } from './groups.js';
 import { adjacency } from './layout.js';
-import { asciiLayout, type AsciiLayout, type Item } from './ascii-layout.js';
+import { asciiLayout, MAX_EDGE_SPAN, type AsciiLayout, type Item } from './ascii-layout.js';
 import { Canvas } from './canvas.js';
 
 export function renderAscii(graph: VizGraph, opts: RenderOptions): string {
@@ -14,7 +14,7 @@ export function renderAscii(graph: VizGraph, opts: RenderOptions): string {
   const items = graph.nodes.map((n) => ({ id: n.id, width: boxWidth(contents.get(n.id)!), virtual: false }));
   const layout = asciiLayout(items, graph.edges, width);
   const diagram = drawDiagram(layout, (id) => ({ node: byId.get(id)!, text: contents.get(id)! }), opts);
-  const lines = [...(opts.title ? [opts.title, ''] : []), ...diagram, ...footer(graph, opts, width)];
+  const lines = [...(opts.title ? [opts.title, ''] : []), ...diagram, ...jumpList(layout.jumps, width), ...footer(graph, opts, width)];
   return `${lines.join('\n')}\n`;
 }
 
@@ -34,6 +34,7 @@ function drawDiagram(layout: AsciiLayout, lookup: Lookup, opts: RenderOptions): 
   const ids = layout.layers.flat().map((item) => item.id);
   const succs = adjacency(ids, layout.edges, 'from');
   const boxHeight = opts.status ? 4 : 3;
+  const virtual = new Set(layout.layers.flat().filter((i) => i.virtual).map((i) => i.id));
   let y = 0;
   layout.layers.forEach((layer, k) => {
     for (const item of layer) {
@@ -42,7 +43,7 @@ function drawDiagram(layout: AsciiLayout, lookup: Lookup, opts: RenderOptions): 
       else drawBox(canvas, item, layout.left.get(item.id)!, y, x, succs.get(item.id)!.length > 0, lookup(item.id), opts);
     }
     y += boxHeight;
-    if (k < layout.layers.length - 1) y += drawGap(canvas, layer, layout, succs, y);
+    if (k < layout.layers.length - 1) y += drawGap(canvas, layer, layout, succs, virtual, y);
   });
   return canvas.toLines();
 }
@@ -63,8 +64,7 @@ function drawBox(canvas: Canvas, item: Item, left: number, top: number, exit: nu
 }
 
 /** The rows between two layers: one horizontal track per fanning source, then arrowheads. Returns its height. */
-function drawGap(canvas: Canvas, layer: Item[], layout: AsciiLayout, succs: Map<string, string[]>, top: number): number {
-  const virtual = new Set(layout.layers.flat().filter((i) => i.virtual).map((i) => i.id));
+function drawGap(canvas: Canvas, layer: Item[], layout: AsciiLayout, succs: Map<string, string[]>, virtual: Set<string>, top: number): number {
   const connections = layer
     .map((item) => {
       const x = layout.center.get(item.id)!;
@@ -119,6 +119,16 @@ function assignTracks(spans: [number, number][]): number[] {
     track[i] = row;
   }
   return track;
+}
+
+/** Edges too long to draw, one line per source: `a → b, c`. */
+function jumpList(jumps: AsciiLayout['jumps'], width: number): string[] {
+  if (jumps.length === 0) return [];
+  const targets = new Map<string, string[]>();
+  for (const { from, to } of jumps) (targets.get(from) ?? targets.set(from, []).get(from)!).push(to);
+  const lines = ['', `Not drawn (more than ${MAX_EDGE_SPAN} rows apart):`];
+  for (const [from, to] of targets) lines.push(...wrap(`${from} → ${abbreviate(to)}`, width, '    ', '  '));
+  return lines;
 }
 
 function footer(graph: VizGraph, opts: RenderOptions, width: number): string[] {

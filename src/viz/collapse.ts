@@ -1,4 +1,7 @@
-/** Fold namespaces (`cache:*`) and foreach jobs into group nodes so big pipelines stay readable. */
+/**
+ * Fold namespaces (`cache:*`), foreach jobs (`*@film1`) and stage families (`compile@*`: one stage of a foreach
+ * over all its items) into group nodes so big pipelines stay readable. Pure: the page folds with it too.
+ */
 import type { CollapseMode, StageState, VizGraph, VizNode } from './model.js';
 import { URGENCY, mostUrgent } from './states.js';
 
@@ -9,30 +12,40 @@ const MAX_GROUP_REASONS = 3;
 
 export const namespaceGroupId = (namespace: string): string => `${namespace}:*`;
 export const jobGroupId = (job: string): string => `*@${job}`;
-export const templateGroupId = (template: string): string => `${template}@*`;
+/** A stage family: the stage name without its item suffix (`compile@a`, `compile@b` … → `compile@*`). */
+export const familyGroupId = (template: string): string => `${template}@*`;
 
+export type GroupKind = 'namespace' | 'job' | 'family';
 type GroupOf = (node: VizNode) => string | undefined;
 
 export function collapse(graph: VizGraph, mode: CollapseMode, threshold = DEFAULT_COLLAPSE_THRESHOLD): VizGraph {
   if (mode === 'none') return graph;
-  if (mode === 'all') return foldBy(graph, (n) => byNamespace(n) ?? byJob(n));
+  // jobs of one stage each (a foreach over 50 files of one `compile`) fold by family instead
+  if (mode === 'all') return foldBy(foldBy(graph, (n) => byNamespace(n) ?? byJob(n)), byFamily);
   if (graph.nodes.length <= threshold) return graph;
   const folded = foldBy(graph, byNamespace);
   if (folded.nodes.length <= threshold) return folded;
   // instances of one foreach template fold together, so the folded graph keeps the pipeline's shape
-  return foldBy(folded, byTemplate);
+  return foldBy(folded, byFamily);
 }
 
-const byNamespace: GroupOf = (n) => (n.kind !== 'group' && n.namespace ? namespaceGroupId(n.namespace) : undefined);
-const byJob: GroupOf = (n) => (n.kind !== 'group' && n.job ? jobGroupId(n.job) : undefined);
-const byTemplate: GroupOf = (n) => (n.kind !== 'group' && n.job && n.template ? templateGroupId(n.template) : undefined);
+/** The group of each kind a (not yet folded) node belongs to, if any. */
+export const GROUP_OF: Record<GroupKind, GroupOf> = {
+  namespace: (n) => (n.kind !== 'group' && n.namespace ? namespaceGroupId(n.namespace) : undefined),
+  job: (n) => (n.kind !== 'group' && n.job ? jobGroupId(n.job) : undefined),
+  family: (n) => (n.kind !== 'group' && n.job && n.template ? familyGroupId(n.template) : undefined),
+};
+const { namespace: byNamespace, job: byJob, family: byFamily } = GROUP_OF;
 
 /** Replace every group of two or more nodes with one group node; edges are re-pointed and deduplicated. */
 export function foldBy(graph: VizGraph, groupOf: GroupOf): VizGraph {
   const members = new Map<string, VizNode[]>();
   for (const node of graph.nodes) {
     const group = groupOf(node);
-    if (group !== undefined) members.set(group, [...(members.get(group) ?? []), node]);
+    if (group === undefined) continue;
+    const list = members.get(group);
+    if (list) list.push(node);
+    else members.set(group, [node]);
   }
   for (const [group, nodes] of members) if (nodes.length < 2) members.delete(group);
 
@@ -85,7 +98,8 @@ function groupNode(id: string, nodes: VizNode[]): VizNode {
 /** "3 stale, 1 failed" plus the members' own reasons, prefixed with their names. */
 function groupReasons(nodes: VizNode[]): string[] | undefined {
   const counts = new Map<string, number>();
-  for (const state of URGENCY) counts.set(state, nodes.filter((n) => n.state === state).length);
+  for (const state of URGENCY) counts.set(state, 0);
+  for (const n of nodes) if (n.state) counts.set(n.state, counts.get(n.state)! + 1);
   if (![...counts.values()].some((count) => count > 0)) return undefined;
   const summary = [...counts].filter(([, count]) => count > 0).map(([state, count]) => `${count} ${state}`).join(', ');
   const detail = nodes.flatMap((n) => (n.state !== 'fresh' ? (n.reasons ?? []).map((r) => `${n.id}: ${r}`) : []));

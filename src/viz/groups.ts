@@ -11,7 +11,9 @@ export function namespaceClusters(graph: VizGraph): Cluster[] {
   const byNamespace = new Map<string, string[]>();
   for (const node of graph.nodes) {
     if (node.kind === 'group' || !node.namespace) continue;
-    byNamespace.set(node.namespace, [...(byNamespace.get(node.namespace) ?? []), node.id]);
+    const ids = byNamespace.get(node.namespace);
+    if (ids) ids.push(node.id);
+    else byNamespace.set(node.namespace, [node.id]);
   }
   return [...byNamespace]
     .filter(([, ids]) => ids.length >= 2)

@@ -80,3 +80,28 @@ export function batchGraph(stages: number, states = true): VizGraph {
   const jobs = Array.from({ length: jobCount }, (_, i) => `film${String(i + 1).padStart(4, '0')}`);
   return subtitleGraph(jobs, states);
 }
+
+/** A foreach of one stage per item: `prepare` → `compile@<item>` × items → `link` (one tall column when unfolded). */
+export function familyGraph(items: number, states = false): VizGraph {
+  const names = Array.from({ length: items }, (_, i) => `src${String(i + 1).padStart(3, '0')}`);
+  const nodes = [node('prepare'), ...names.map((item) => node(`compile@${item}`, 'stage', { cmd: `cc -c ${item}.c`, outs: [`out/${item}.o`] })), node('link')];
+  const edges = names.flatMap((item) => [{ from: 'prepare', to: `compile@${item}` }, { from: `compile@${item}`, to: 'link' }]);
+  return states ? withStates({ nodes, edges }) : { nodes, edges };
+}
+
+/** A layered graph as bench/generate.js writes it: `width` stages per layer, each reading two of the layer above. */
+export function wideGraph(stages: number, layers = 10): VizGraph {
+  const width = Math.ceil(stages / layers);
+  const name = (layer: number, index: number): string => `s_${layer}_${index}`;
+  const nodes: VizNode[] = [];
+  const edges: VizGraph['edges'] = [];
+  for (let i = 0; i < stages; i++) {
+    const layer = Math.floor(i / width);
+    const index = i % width;
+    nodes.push(node(name(layer, index)));
+    if (layer === 0) continue;
+    const partner = (index + 1 + ((layer * 7919 + index * 104729) % Math.max(1, width - 1))) % width;
+    for (const from of new Set([index, partner])) edges.push({ from: name(layer - 1, from), to: name(layer, index) });
+  }
+  return { nodes, edges };
+}
