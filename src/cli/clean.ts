@@ -1,4 +1,4 @@
-/** pipe clean: remove declared outputs (the cache keeps them), or with --orphans the outputs no stage declares any more; pipe gc: drop cache objects nothing refers to. */
+/** pipe clean: remove declared outputs (the cache keeps them), or with --orphans the outputs no stage declares any more, or with --caches empty the caches; pipe gc: drop cache objects nothing refers to. */
 import { existsSync, lstatSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { openEngine } from '../plan/context.js';
@@ -11,10 +11,12 @@ import { matchTargets, defaultTargets } from '../graph/select.js';
 import type { Project } from '../project.js';
 import { UserError } from '../util/errors.js';
 import { findOrphans, forgetGoneStages, type Orphan } from './orphans.js';
+import { cleanCaches } from './clean-caches.js';
 
 export interface CleanOptions {
   set: string[];
   orphans?: boolean;
+  caches?: boolean;
   dryRun?: boolean;
 }
 
@@ -23,9 +25,11 @@ export async function cleanCommand(targets: string[], opts: CleanOptions, global
   const project = opened.project;
   targets = opened.targets;
   if (opts.orphans && targets.length) throw new UserError(`pipe clean --orphans takes no targets (got ${targets.join(' ')}): it looks at every stage`);
+  if (opts.orphans && opts.caches) throw new UserError('pipe clean: --orphans and --caches are two different cleanings; give one');
   const lock = await acquireLock(project.stateDir, { command: 'pipe clean', onWait: (h) => process.stderr.write(`waiting for pid ${h.pid} (${h.command})\n`), onTakeOver: (m) => process.stderr.write(`${m}\n`) });
   try {
     if (opts.orphans) await cleanOrphans(project, !!opts.dryRun, globals);
+    else if (opts.caches) cleanCaches(project.pipeline, targets, !!opts.dryRun, globals);
     else cleanDeclared(project, targets, !!opts.dryRun, globals);
   } finally {
     lock.release();

@@ -94,8 +94,9 @@ function program(shorthands: string): Command {
 
   withShorthands(cli.command('clean'), shorthands)
     .description('remove the outputs of the targets (they stay in the cache and are restored by the next run)')
-    .argument('[TARGET...]')
+    .argument('[TARGET...]', 'stages, groups or output paths (with --caches: cache names)')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('--caches', 'instead: list the caches with their sizes and empty them; every application cache (cache: apps), or the ones named (the model roots hf_home, torch_home, mlx_home only when named)')
     .option('--orphans', 'instead: remove outputs an earlier run wrote that no stage declares any more, and forget their records')
     .option('-n, --dry-run', 'list what would be removed; remove nothing')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./clean.js')).cleanCommand(targets, opts, globals(cmd)));

@@ -19,6 +19,7 @@ import { AsideArea, type SetAside } from '../state/aside.js';
 import { ResourcePool } from './resources.js';
 import { runFetchStage, type FetchRunContext } from './fetch-runner.js';
 import { baseEnvironment, stageEnvironment } from './environment.js';
+import { prepareAppCaches } from './cache-folders.js';
 import { ShellPool } from './shell-pool.js';
 import { localRunner, type StageRunner } from './runner.js';
 import { readLogTail } from './process.js';
@@ -176,6 +177,7 @@ class Run {
   private async runCommand(stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void): Promise<'ok' | 'failed'> {
     let setAside: SetAside[];
     try {
+      prepareAppCaches(this.ctx.project.pipeline);
       setAside = stage.persist ? this.keepOutputs(stage) : await this.clearOutputs(stage);
     } catch (err) {
       return this.fail(stage, began, errorText(err));

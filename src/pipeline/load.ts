@@ -13,6 +13,8 @@ import { foreachItems, hasGlobItems, ItemsError } from './items.js';
 import { isGlob, isPlainRelative, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { attachPools } from './pools.js';
+import { cacheClashes } from './cache-clashes.js';
+import { reservedVariableProblem } from './reserved-env.js';
 import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
@@ -101,7 +103,9 @@ class Loader {
     this.globbed ||= groups.globbed;
     this.checkGroupCycles(groups.groups);
     this.checkArgs();
+    this.checkReservedEnv();
     for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
+    for (const clash of cacheClashes(this.root, cache, stages)) this.refuse(clash.detail, clash.at);
     if (this.importedSets.length) this.checkImportedSets(stages);
     if (this.errors.length === 1) throw this.errors[0]!;
     if (this.errors.length > 1) throw new PipelineErrors(this.errors.slice(0, 20));
@@ -186,12 +190,26 @@ class Loader {
 
   private cacheRoots(lookup: Lookup): CacheRoots {
     const raw = { ...DEFAULT_CACHE, ...(this.raw.cache ?? {}) };
-    const absolute = (key: keyof typeof DEFAULT_CACHE) => {
-      const rel = this.guardPath(this.guard(['cache', key], () => interpolateString(raw[key], lookup, { budget: this.budget }), raw[key]), ['cache', key]);
-      this.refuse(rel === undefined ? undefined : cacheRootProblem(key, rel, this.protectedPaths), ['cache', key]);
-      return path.join(this.root, rel ?? DEFAULT_CACHE[key]);
-    };
-    return { hfHome: absolute('hf_home'), torchHome: absolute('torch_home'), mlxHome: absolute('mlx_home') };
+    const model = (key: keyof typeof DEFAULT_CACHE) => this.cacheRoot(key, raw[key], ['cache', key], lookup) ?? path.join(this.root, DEFAULT_CACHE[key]);
+    const apps: Record<string, string> = Object.create(null);
+    for (const [name, dir] of Object.entries(this.raw.cache?.apps ?? {})) {
+      if (name in DEFAULT_CACHE) this.refuse(`cache apps.${name}: '${name}' is a model root; name the application cache otherwise`, ['cache', 'apps', name]);
+      apps[name] = this.cacheRoot(`apps.${name}`, dir, ['cache', 'apps', name], lookup) ?? path.join(this.root, '.cache', name);
+    }
+    return { hfHome: model('hf_home'), torchHome: model('torch_home'), mlxHome: model('mlx_home'), apps };
+  }
+
+  /** A cache root as an absolute folder: inside the project, or under an `allow_outside` folder (/scratch/hf). */
+  private cacheRoot(name: string, raw: string, at: YamlPath, lookup: Lookup): string | undefined {
+    const value = this.guard(at, () => interpolateString(raw, lookup, { budget: this.budget }), raw);
+    const outside = this.allowedOutside(value);
+    if (outside !== undefined) {
+      return this.refuse(isWithinFolder(outside, this.root) ? `cache root ${name} '${outside}' holds the project; emptying it would delete the project` : undefined, at)
+        ? undefined : outside;
+    }
+    const rel = this.guardPath(value, at);
+    if (rel === undefined || this.refuse(cacheRootProblem(name, rel, this.protectedPaths), at)) return undefined;
+    return path.join(this.root, rel);
   }
 
   // ---- stages ----
@@ -434,6 +452,20 @@ class Loader {
     }
   }
 
+  /** `env` may not set what pipe sets itself (the cache variables, PIPE_*): it would be silently overridden. */
+  private checkReservedEnv(): void {
+    const maps: [YamlPath, Record<string, unknown> | undefined][] = [
+      [['env'], this.raw.env],
+      ...Object.entries(this.raw.stages).map(([name, stage]): [YamlPath, Record<string, unknown> | undefined] => [['stages', name, 'env'], stage.env]),
+    ];
+    for (const [at, env] of maps) {
+      for (const name of Object.keys(env ?? {})) {
+        const problem = reservedVariableProblem(name);
+        if (problem) this.errors.push(errorAt(this.src, [...at, name], problem, true));
+      }
+    }
+  }
+
   /** A shorthand flag sets a var: that var must exist, or `--media x` would be accepted and do nothing. */
   private checkArgs(): void {
     (this.raw.args ?? []).forEach((arg, i) => {
@@ -520,7 +552,7 @@ class Loader {
       return projectPath(this.root, p);
     } catch (err) {
       if (!(err instanceof PathEscapeError)) throw err;
-      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project (a dep may be read from a folder listed under allow_outside)`));
+      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project (a dep or a cache root may lie in a folder listed under allow_outside)`));
       return undefined;
     }
   }

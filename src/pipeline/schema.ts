@@ -1,5 +1,6 @@
 /** The zod schema of pipeline.yaml version 1 (before interpolation). The JSON Schema for editors is generated from it. */
 import { z } from 'zod';
+import { APP_CACHE_NAME } from './reserved-env.js';
 
 export const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -76,12 +77,14 @@ export const pipelineSchema = z.strictObject({
     .describe('var name -> YAML or JSON file loaded into that var'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), scalar).optional(),
   cache: z.strictObject({
-    hf_home: nonEmptyString.optional(),
-    torch_home: nonEmptyString.optional(),
-    mlx_home: nonEmptyString.optional(),
-  }).optional(),
+    hf_home: nonEmptyString.optional().describe('-> HF_HOME, TRANSFORMERS_CACHE; HF_HUB_CACHE = <hf_home>/hub'),
+    torch_home: nonEmptyString.optional().describe('-> TORCH_HOME'),
+    mlx_home: nonEmptyString.optional().describe('-> MLX_CACHE_DIR'),
+    apps: z.record(z.string().regex(APP_CACHE_NAME, 'a cache name of lowercase letters, digits and _ (tmdb becomes PIPE_CACHE_TMDB)'), nonEmptyString).optional()
+      .describe('application caches kept between runs: name -> folder, given to every stage as PIPE_CACHE_<NAME>'),
+  }).optional().describe('folders kept between runs, never outputs: inside the project, or under allow_outside'),
   allow_outside: z.array(z.string().regex(/^\//, 'an absolute folder')).optional()
-    .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx); nothing is ever written there'),
+    .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx) and cache roots may lie in (e.g. /scratch/hf); outputs and logs never go there'),
   remote_cache: z.union([
     z.string().regex(/^https?:\/\/[^@\s]+$/, 'an http(s) URL without user:password (credentials go in ~/.netrc or PIPE_REMOTE_CACHE_TOKEN)'),
     z.strictObject({

@@ -73,10 +73,12 @@ export interface PoolRef {
 }
 
 export interface CacheRoots {
-  /** absolute paths */
+  /** absolute paths, inside the project or under an `allow_outside` folder */
   hfHome: string;
   torchHome: string;
   mlxHome: string;
+  /** application caches: name -> absolute folder (PIPE_CACHE_<NAME>) */
+  apps: Record<string, string>;
 }
 
 export interface Pipeline {

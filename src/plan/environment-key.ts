@@ -1,13 +1,17 @@
 /**
  * The environment part of a stage's key: every variable pipe sets for the stage's process (the same ones as
- * stageVariables in src/exec/environment.ts: the pipeline's env, the stage's env, the cache roots, PIPE_STAGE,
- * PIPE_JOB, HF_HUB_OFFLINE), never the user's ambient shell environment.
+ * stageVariables in src/exec/environment.ts: the pipeline's env, the stage's env, the cache roots (model and
+ * application caches), the resource variables (PIPE_CPUS, OMP_NUM_THREADS, ...), PIPE_STAGE, PIPE_JOB,
+ * HF_HUB_OFFLINE), never the user's ambient shell environment.
+ *
+ * A cache root outside the project (under allow_outside, e.g. /scratch/hf) enters as its absolute path: two
+ * machines share keys when they mount the team's cache at the same place.
  *
  * Values under the project root are written relative to it (`${PIPE_ROOT}/.cache/hf`) and PIPE_ROOT itself is
  * left out: a moved or cloned project keeps its keys, as its project-relative deps do (the team cache relies
  * on that). A secret-named value enters as a fingerprint, so records never hold it.
  */
-import { cacheVariables, isSecretName } from '../exec/environment.js';
+import { cacheVariables, isSecretName, resourceVariables } from '../exec/environment.js';
 import { digestBytes } from '../hash/index.js';
 import type { Pipeline, Stage } from '../pipeline/types.js';
 import { stableStringify } from '../util/stable-json.js';
@@ -36,13 +40,16 @@ export function keyedEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: 
   const offline = stage.needs.some((n) => fetchStages.has(n));
   const overrides = overridesShared(own, shared);
   const vars = overrides ? merged(shared, own) : disjointUnion(shared.all, own);
+  resourceVariables(stage, vars, vars); // written in place: this runs for every stage of a no-op
   vars.PIPE_STAGE = stage.name;
   if (stage.job) vars.PIPE_JOB = stage.job;
   if (offline) vars.HF_HUB_OFFLINE = '1';
   // a stage that overrides a shared variable does not see the shared value: key exactly what it sees
   if (overrides) return { vars, keyText: `=${stableStringify(vars)}` };
   const ownText = Object.keys(own).length === 0 ? '{}' : stableStringify(own);
-  return { vars, keyText: `${shared.digest}\0${ownText}\0${stage.name}\0${stage.job ?? ''}\0${offline ? 'offline' : ''}` };
+  // the resource variables follow from the declaration and the env already keyed
+  const declared = `${stage.resources.cpu}/${stage.resources.gpu}/${stage.resources.mem}`;
+  return { vars, keyText: `${shared.digest}\0${ownText}\0${stage.name}\0${stage.job ?? ''}\0${offline ? 'offline' : ''}\0${declared}` };
 }
 
 /** A plain copy loop: a spread of several objects costs ~20x more, and this runs for every stage of a no-op. */

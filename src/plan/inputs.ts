@@ -7,6 +7,7 @@ import { globSync } from '../util/lazy.js';
 import { stableStringify } from '../util/stable-json.js';
 import { absolute, type EngineContext } from './context.js';
 import { keyedEnvironment } from './environment-key.js';
+import { appCacheFolders } from '../pipeline/cache-clashes.js';
 
 export interface StageInputs {
   key: string;
@@ -24,8 +25,9 @@ const NO_MATCH = 'no-match';
  * The key format, recorded in each record's parts. Bumping it makes every stage run once after an upgrade,
  * and lets explain say so instead of listing parts an older pipe recorded differently.
  * 2: the whole environment pipe sets, exec bits of file deps, cwd and network.
+ * 3: the resource variables (PIPE_CPUS, OMP_NUM_THREADS, ...) and the application caches (PIPE_CACHE_*).
  */
-export const KEY_FORMAT = 2;
+export const KEY_FORMAT = 3;
 /** Appended to a file dep's hash when the file is executable: a script that becomes executable is a change. */
 export const EXECUTABLE_MARK = '+x';
 
@@ -64,7 +66,7 @@ export async function stageInputs(
   return { key: digestBytes(keyText(parts, env.keyText)), parts, missing };
 }
 
-/** A glob dep never matches the stage's own outputs: they change every time it runs. */
+/** A glob dep never matches the stage's own outputs (they change every time it runs), nor files in an application cache. */
 function isOwnOutput(stage: Stage, file: string): boolean {
   return stage.outs.some((out) => file === out || file.startsWith(`${out}/`));
 }
@@ -72,7 +74,8 @@ function isOwnOutput(stage: Stage, file: string): boolean {
 function expandDep(ctx: EngineContext, dep: string, stage: Stage): string[] {
   if (!isGlob(dep)) return [dep];
   const matches = globSync(dep, { cwd: ctx.project.root, onlyFiles: true, dot: false, ignore: ['.pipe/**'] });
-  return matches.filter((file) => !isOwnOutput(stage, file)).sort();
+  const caches = appCacheFolders(ctx.project.pipeline);
+  return matches.filter((file) => !isOwnOutput(stage, file) && !caches.some((dir) => file.startsWith(`${dir}/`))).sort();
 }
 
 /** Content hash of a project path through the stat cache; 'missing' when it does not exist. */

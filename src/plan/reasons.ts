@@ -1,6 +1,7 @@
 /** Reasons for a changed key, as data: which command, param, env var, dep or upstream stage differs. */
 import type { Reason } from '../report/events.js';
 import type { KeyParts } from '../state/records.js';
+import { RESOURCE_VARIABLES, THREAD_VARIABLES } from '../pipeline/reserved-env.js';
 import { stableStringify } from '../util/stable-json.js';
 import { isSecretFingerprint } from './environment-key.js';
 import { EXECUTABLE_MARK, KEY_FORMAT } from './inputs.js';
@@ -16,7 +17,7 @@ export function explainChanges(before: KeyParts, now: KeyParts): Reason[] {
   if (before.cwd !== now.cwd) reasons.push({ kind: 'cwd', ...values(before.cwd, now.cwd) });
   if ((before.network ?? true) !== (now.network ?? true)) reasons.push({ kind: 'network', before: now.network === false ? 'on' : 'off', after: now.network === false ? 'off' : 'on' });
   diffMaps(before.params, now.params, (k, a, b) => reasons.push({ kind: 'param', subject: k, before: show(a), after: show(b) }));
-  diffMaps(before.env, now.env, (k, a, b) => reasons.push(envChange(k, a, b)));
+  reasons.push(...envChanges(before.env, now.env));
   const deps: Reason[] = [];
   diffMaps(before.deps, now.deps, (k, a, b) => deps.push(depChange(k, a, b)));
   reasons.push(...limit(deps, 'deps'));
@@ -29,6 +30,22 @@ export function explainChanges(before: KeyParts, now: KeyParts): Reason[] {
 
 function values(before: unknown, after: unknown): { before?: string; after?: string } {
   return { ...(before === undefined ? {} : { before: String(before) }), ...(after === undefined ? {} : { after: String(after) }) };
+}
+
+/**
+ * A changed `resources:` declaration is named as such (`resources.cpu changed: 1 -> 4`), and the thread counts
+ * that only followed PIPE_CPUS are not listed again one by one.
+ */
+function envChanges(before: Record<string, string>, now: Record<string, string>): Reason[] {
+  const reasons: Reason[] = [];
+  const followedCpus = (name: string) => (THREAD_VARIABLES as readonly string[]).includes(name)
+    && before?.[name] === before?.PIPE_CPUS && now?.[name] === now?.PIPE_CPUS;
+  diffMaps(before, now, (k, a, b) => {
+    const declaration = RESOURCE_VARIABLES[k as keyof typeof RESOURCE_VARIABLES];
+    if (declaration) reasons.push({ kind: 'resources', subject: declaration, before: String(a ?? '(unset)'), after: String(b ?? '(unset)'), detail: k });
+    else if (!followedCpus(k)) reasons.push(envChange(k, a, b));
+  });
+  return reasons;
 }
 
 function envChange(name: string, before: unknown, now: unknown): Reason {

@@ -21,7 +21,7 @@ export interface Reason {
 
 export type ReasonKind =
   | 'up-to-date' | 'forced' | 'never-run' | 'key-format' | 'key-changed'
-  | 'command' | 'declared-outputs' | 'fetch-source' | 'cwd' | 'network' | 'param' | 'env'
+  | 'command' | 'declared-outputs' | 'fetch-source' | 'cwd' | 'network' | 'param' | 'env' | 'resources'
   | 'dep-new' | 'dep-removed' | 'dep-missing' | 'dep-changed' | 'dep-exec'
   | 'upstream-new' | 'upstream-removed' | 'upstream-changed' | 'upstream-will-run' | 'more'
   | 'output-missing' | 'output-modified' | 'in-cache' | 'cache-unusable'

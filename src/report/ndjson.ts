@@ -21,7 +21,10 @@ export class NdjsonReporter implements Reporter {
   finish(e: StageEvent): void {
     const { type, stage, status, ms, reasons, ...rest } = e;
     const text = reasonsText(reasons);
-    this.write({ type, stage, status, ms, reason: this.dryRun && status === 'ran' ? `would run: ${text}` : text, reasons, ...rest });
+    const reason = this.dryRun && status === 'ran' ? `would run: ${text}` : text;
+    // SPEC's status enum has no not-run: such a stage is `failed` there, and `notRun` tells it apart
+    const spec = status === 'not-run' ? { status: 'failed', notRun: true } : { status };
+    this.write({ type, stage, ...spec, ms, reason, reasons, ...rest });
   }
 
   progress(e: ProgressEvent): void {

@@ -20,6 +20,7 @@ export function reasonText(r: Reason): string {
     case 'network': return r.after === 'off' ? 'network access removed (network: false)' : 'network access allowed again';
     case 'param': return `param ${s} changed: ${r.before} -> ${r.after}`;
     case 'env': return r.before === undefined && r.after === undefined ? `env ${s} changed (value hidden)` : `env ${s} changed: ${r.before} -> ${r.after}`;
+    case 'resources': return `${s} changed: ${r.before} -> ${r.after} (${r.detail})`;
     case 'dep-new': return `new dep ${s}`;
     case 'dep-removed': return `dep ${s} removed`;
     case 'dep-missing': return `dep ${s} is missing`;

@@ -140,17 +140,31 @@ function endOfLastLine(fd: number, size: number): number {
   return 0;
 }
 
-/** Refuses a log whose header names a format this pipe does not know; a log without a header is format 1. */
+/**
+ * Refuses a log whose header names a format this pipe does not know, however the header's JSON is spelled;
+ * a log without a header is format 1.
+ */
 function checkFormat(file: string, text: string): void {
   const end = text.indexOf('\n');
   const first = end < 0 ? text : text.slice(0, end);
-  if (!verified(first) || !first.startsWith('{"format":', JSON_START)) return;
-  const format = (JSON.parse(first.slice(JSON_START)) as { format?: unknown }).format;
-  if (format === STATE_FORMAT) return;
-  throw new UserError(
-    `${file}: written in state format ${JSON.stringify(format)}, which this pipe (format ${STATE_FORMAT}) cannot read; ` +
-      'use the newer pipe that wrote it, or move the .pipe folder aside to start afresh',
-  );
+  if (!verified(first)) return;
+  const format = headerFormat(first.slice(JSON_START));
+  if (format === undefined || format === STATE_FORMAT) return;
+  const which = typeof format === 'number' && Number.isInteger(format) && format > STATE_FORMAT
+    ? `state format ${format}, newer than this pipe's (format ${STATE_FORMAT}); use the newer pipe that wrote it`
+    : `state format ${JSON.stringify(format)}, which no pipe of this line writes (this one writes format ${STATE_FORMAT})`;
+  throw new UserError(`${file}: written in ${which}, or move the .pipe folder aside to start afresh`);
+}
+
+/** The `format` of a header line, or undefined when the line is a record. */
+function headerFormat(json: string): unknown {
+  try {
+    const line = JSON.parse(json) as unknown;
+    if (typeof line !== 'object' || line === null || Array.isArray(line) || !('format' in line)) return undefined;
+    return (line as { format: unknown }).format ?? null;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The checksum matches: the line was written whole (a torn last line after a crash does not). */

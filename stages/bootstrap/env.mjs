@@ -3,6 +3,8 @@
 /**
  * bootstrap:env:NAME: creates .venvs/NAME from config/envs/NAME.txt (python3 -m venv, pip install -r).
  * The requirements file is the stage's dep, so the engine reruns this only when it changes.
+ * pip keeps its downloads in the application cache PIPE_CACHE_PIP (`cache: {apps: {pip: .cache/pip}}`), shared
+ * by every environment and kept between runs; `pipe clean --caches pip` empties it.
  * Usage: env.mjs --name NAME --requirements config/envs/NAME.txt --out .venvs/NAME/pipe-env.json [--python python3]
  */
 import { spawnSync } from 'node:child_process';
@@ -29,7 +31,8 @@ runMain('env', () => {
   const venv = dirname(out);
   run(opts.python ?? 'python3', ['-m', 'venv', '--clear', venv]);
   const pip = join(venv, 'bin', 'pip');
-  run(pip, ['install', '--disable-pip-version-check', '--no-input', '-r', requirements]);
+  const cacheDir = process.env.PIPE_CACHE_PIP;
+  run(pip, ['install', '--disable-pip-version-check', '--no-input', ...(cacheDir ? ['--cache-dir', cacheDir] : []), '-r', requirements]);
   const freeze = spawnSync(pip, ['freeze', '--disable-pip-version-check'], { encoding: 'utf8' }).stdout ?? '';
   writeJson(out, {
     name,

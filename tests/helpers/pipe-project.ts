@@ -22,7 +22,11 @@ export interface PipeEvent {
   type: string;
   stage?: string;
   status?: 'ran' | 'skipped' | 'restored' | 'failed';
+  notRun?: boolean;
+  /** the reasons as text (SPEC's field) */
   reason?: string;
+  /** the same reasons as data */
+  reasons?: { kind: string; subject?: string; before?: string; after?: string; detail?: string }[];
   state?: string;
   tail?: string[];
   log?: string;

@@ -1,13 +1,16 @@
-/** Shared pieces of the reliability suite: temp projects, running the real CLI, a seeded RNG, state checks. */
+/**
+ * What the reliability suite adds to the one test harness (tests/helpers/pipe-project.ts, which names the
+ * repo, the bundled CLI and parses NDJSON): synchronous runs for crash and signal tests, a seeded RNG, state checks.
+ */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
+import { parseEvents, PIPE_BIN, REPO_ROOT } from '../helpers/pipe-project.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const PIPE_BIN = path.join(REPO, 'bin/pipe.js');
+export { PIPE_BIN };
+export const REPO = REPO_ROOT;
 
 export interface CliResult {
   code: number | null;
@@ -130,5 +133,5 @@ export function stackLines(text: string): string[] {
 }
 
 export function ndjson(stdout: string): Record<string, unknown>[] {
-  return stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return parseEvents(stdout);
 }

@@ -81,6 +81,22 @@ describe.concurrent('state.log', () => {
     expect(statuses(ok(await p.run('a')))).toEqual({ a: 'restored' });
   });
 
+  test.each([
+    { header: '{"format": 3}', says: "state format 3, newer than this pipe's (format 1)" },
+    { header: '{"format":0}', says: 'state format 0, which no pipe of this line writes' },
+    { header: '{"format":"1"}', says: 'state format "1", which no pipe of this line writes' },
+  ])('a header $header is refused, never read as format 1', async ({ header, says }) => {
+    const p = project(TWO);
+    ok(await p.run());
+    const other = checksummed(header) + logLines(p).slice(1).map((l) => `${l}\n`).join('');
+    writeFileSync(p.path('.pipe/state.log'), other);
+    const r = expectExit(await p.pipe(['status'], { json: false }), 2);
+    expect(r.stderr).toContain(says);
+    expect(r.stderr).toContain('.pipe/state.log');
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(readFileSync(p.path('.pipe/state.log'), 'utf8')).toBe(other);
+  });
+
   test('a log of an unknown format is refused with a clear message and left alone', async () => {
     const p = project(TWO);
     ok(await p.run());
