@@ -113,15 +113,20 @@ function isDeclaredElsewhere(target: string, g: Selectable): boolean {
 
 /** The targets and everything upstream of them, in the graph's topological order. */
 export function withUpstream(targets: string[], g: Selectable): string[] {
+  return upstreamClosure(targets, g.names, g.upstream);
+}
+
+/** `targets` and everything upstream of them, as a sub-list of `order` (iterative: any depth). */
+function upstreamClosure(targets: Iterable<string>, order: string[], upstream: Record<string, string[]>): string[] {
   const needed = new Set<string>();
   const stack = [...targets];
   while (stack.length) {
     const name = stack.pop()!;
     if (needed.has(name)) continue;
     needed.add(name);
-    if (Object.hasOwn(g.upstream, name)) for (const u of g.upstream[name]!) stack.push(u);
+    if (Object.hasOwn(upstream, name)) for (const u of upstream[name]!) stack.push(u);
   }
-  return g.names.filter((n) => needed.has(n));
+  return order.filter((n) => needed.has(n));
 }
 
 export function defaultTargets(g: Selectable): string[] {
@@ -141,13 +146,5 @@ export function affectedPart(order: string[], upstream: Record<string, string[]>
   for (const name of order) {
     if ((upstream[name] ?? []).some((u) => hit.has(u))) hit.add(name);
   }
-  const needed = new Set<string>();
-  const stack = [...hit];
-  while (stack.length) {
-    const name = stack.pop()!;
-    if (needed.has(name)) continue;
-    needed.add(name);
-    stack.push(...(upstream[name] ?? []));
-  }
-  return order.filter((n) => needed.has(n));
+  return upstreamClosure(hit, order, upstream);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startHubServer, type HubServer } from '../fixtures/hub-server.js';
-import { expectExit, ok, projectsRemovedAfterAll, stageEvents } from '../helpers/pipe-project.js';
+import { expectExit, ok, projectsRemovedAfterAll, stageEvents, type TestProject } from '../helpers/pipe-project.js';
 
 const project = projectsRemovedAfterAll();
 const scratch = mkdtempSync(path.join(tmpdir(), 'pipe-scratch-'));
@@ -17,6 +17,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const envOf = async (p: ReturnType<typeof project>, stage?: string) =>
   JSON.parse(ok(await p.pipe(stage ? ['env', stage] : ['env'])).stdout) as Record<string, string>;
 
+
+/** `pipe status --json`, parsed. */
+async function statusOf(p: TestProject): Promise<{ stages: { name: string; state: string }[] }> {
+  return JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+}
 describe.concurrent('cache variables are set by cache:, never by env', () => {
   for (const [where, yaml] of [
     ['a stage', `stages:\n  s:\n    cmd: "true"\n    env:\n      LOG: x\n      HF_HOME: /tmp/elsewhere\n`],
@@ -139,7 +144,7 @@ describe.concurrent('application caches', () => {
     expect(p.read('out/lookup.txt')).toBe('1\n');
     expect(readdirSync(p.path('out/tmdb_cache')).sort()).toEqual(['entry-0', 'entry-1']);
     // the cache does not enter the key: a new entry in it does not make the stage stale
-    const status = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+    const status = await statusOf(p);
     expect(status.stages.find((s) => s.name === 'lookup')?.state).toBe('fresh');
   });
 
@@ -155,10 +160,10 @@ stages:
 `, { 'data/a.txt': 'a' });
     ok(await p.run());
     p.write('data/tmdb_cache/entry.txt', 'cached');
-    const status = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+    const status = await statusOf(p);
     expect(status.stages[0]?.state).toBe('fresh');
     p.write('data/b.txt', 'b');
-    const stale = JSON.parse(ok(await p.pipe(['status'])).stdout) as { stages: { name: string; state: string }[] };
+    const stale = await statusOf(p);
     expect(stale.stages[0]?.state).toBe('stale');
   });
 

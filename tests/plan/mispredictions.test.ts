@@ -24,9 +24,8 @@ async function planThenRun(p: TestProject): Promise<{ planned: Record<string, st
   return { planned, ran };
 }
 
-describe.concurrent('the plan is what the run does', () => {
-  test('an output edited by hand: the plan restores it, and what is downstream stays fresh, as the run does', async () => {
-    const p = project(`version: 1
+/** Two stages in a line: `make` copies in.txt, `use` reads what `make` made. */
+const MAKE_THEN_USE = `version: 1
 stages:
   make:
     cmd: cat in.txt > made.txt
@@ -36,7 +35,11 @@ stages:
     cmd: cat made.txt made.txt > used.txt
     deps: [made.txt]
     outs: [used.txt]
-`, { 'in.txt': 'one\n' });
+`;
+
+describe.concurrent('the plan is what the run does', () => {
+  test('an output edited by hand: the plan restores it, and what is downstream stays fresh, as the run does', async () => {
+    const p = project(MAKE_THEN_USE, { 'in.txt': 'one\n' });
     ok(await p.run());
     writeFileSync(p.path('made.txt'), 'edited by hand\n');
     const status = await statusOf(p);
@@ -89,17 +92,7 @@ stages:
   });
 
   test('a stage downstream of one that will run is planned to run after it, and the run agrees', async () => {
-    const p = project(`version: 1
-stages:
-  make:
-    cmd: cat in.txt > made.txt
-    deps: [in.txt]
-    outs: [made.txt]
-  use:
-    cmd: cat made.txt made.txt > used.txt
-    deps: [made.txt]
-    outs: [used.txt]
-`, { 'in.txt': 'one\n' });
+    const p = project(MAKE_THEN_USE, { 'in.txt': 'one\n' });
     ok(await p.run());
     writeFileSync(p.path('in.txt'), 'two\n');
     const plan = ok(await p.run('-n'));
