@@ -136,6 +136,7 @@ describe('ObjectStore', () => {
     expect(removed).toEqual({
       removedFiles: 4, // drop.txt blob, y.txt blob, dropdir tree, stale temp
       removedBytes: 'only-drop'.length + 'only-dropdir!'.length + treeBytes + 7,
+      stillLinkedBytes: 0,
     });
     expect(await store.has(keep)).toBe(true);
     expect(await store.has(drop)).toBe(false);

@@ -104,7 +104,8 @@ export async function gcCommand(opts: { keepRuns?: boolean }, globals: GlobalOpt
     const result = objects.gc(live);
     engine.records.close();
     runs.close();
-    if (!globals.quiet) process.stdout.write(`removed ${result.removedFiles} object(s), ${bytes(result.removedBytes)}\n`);
+    const linked = result.stillLinkedBytes ? ` (${bytes(result.stillLinkedBytes)} more once the outputs hardlinked to them are removed: pipe clean --orphans)` : '';
+    if (!globals.quiet) process.stdout.write(`removed ${result.removedFiles} object(s), ${bytes(result.removedBytes)} freed${linked}\n`);
   } finally {
     lock.release();
   }

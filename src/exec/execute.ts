@@ -52,6 +52,7 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
   const planner = new Planner(ctx, { force: opts.force, offline: opts.offline });
   const plans = await planner.planAll(order);
   const registry = new ProcessRegistry(ctx.project.stateDir);
+  ctx.local.objects.onNotice((text) => reporter.note(text));
   const pool = !opts.runner && ShellPool.available()
     ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), path.join(ctx.project.stateDir, 'logs'), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
     : undefined;
@@ -178,7 +179,7 @@ class Run {
     let setAside: SetAside[];
     try {
       prepareAppCaches(this.ctx.project.pipeline);
-      setAside = stage.persist ? this.keepOutputs(stage) : await this.clearOutputs(stage);
+      setAside = stage.persist ? await this.keepOutputs(stage) : await this.clearOutputs(stage);
     } catch (err) {
       return this.fail(stage, began, errorText(err));
     }
@@ -228,12 +229,18 @@ class Run {
     return this.finish(stage, 'ran', began, reasons);
   }
 
-  /** `persist: true`: the outputs stay where they are; only their folders are made. */
-  private keepOutputs(stage: Stage): SetAside[] {
+  /**
+   * `persist: true`: the outputs stay where they are; only their folders are made. A file that is a hardlink into
+   * the cache (`cache.link: hardlink`) gets a writable copy of its own first: the stage may write into it.
+   */
+  private async keepOutputs(stage: Stage): Promise<SetAside[]> {
+    const recorded = this.ctx.records.stage(stage.name)?.outs ?? [];
     for (const out of stage.outs) {
       const abs = absolute(this.ctx, out);
       this.ctx.stats.invalidate(abs);
       this.ensureDir(path.dirname(abs));
+      const rec = recorded.find((o) => o.path === out);
+      if (rec) await this.ctx.local.objects.detach(rec, abs);
     }
     return [];
   }

@@ -115,6 +115,7 @@ class Loader {
       vars: this.vars,
       env,
       cache,
+      ...(this.raw.cache?.link ? { link: this.raw.cache.link } : {}),
       groups: groups.groups,
       groupDescs: groups.descs,
       pools,

@@ -1,6 +1,7 @@
 /** The zod schema of pipeline.yaml version 1 (before interpolation). The JSON Schema for editors is generated from it. */
 import { z } from 'zod';
 import { APP_CACHE_NAME } from './reserved-env.js';
+import { LINK_MODES } from '../state/link-mode.js';
 
 export const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -82,6 +83,8 @@ export const pipelineSchema = z.strictObject({
     mlx_home: nonEmptyString.optional().describe('-> MLX_CACHE_DIR'),
     apps: z.record(z.string().regex(APP_CACHE_NAME, 'a cache name of lowercase letters, digits and _ (tmdb becomes PIPE_CACHE_TMDB)'), nonEmptyString).optional()
       .describe('application caches kept between runs: name -> folder, given to every stage as PIPE_CACHE_<NAME>'),
+    link: z.enum(LINK_MODES).optional()
+      .describe('how outputs enter and leave .pipe/cache: reflink (share extents; a copy where the filesystem cannot), hardlink (one read-only file shared with the cache), copy (default: a reflink where possible, else a copy)'),
   }).optional().describe('folders kept between runs, never outputs: inside the project, or under allow_outside'),
   allow_outside: z.array(z.string().regex(/^\//, 'an absolute folder')).optional()
     .describe('absolute folders that deps may read from (e.g. /usr/share/pocketsphinx) and cache roots may lie in (e.g. /scratch/hf); outputs and logs never go there'),

@@ -1,4 +1,5 @@
 /** The loaded, interpolated, validated pipeline: what every later step of the engine reads. */
+import type { LinkMode } from '../state/link-mode.js';
 
 export interface SourceLocation {
   file: string;
@@ -89,6 +90,8 @@ export interface Pipeline {
   vars: Record<string, unknown>;
   env: Record<string, string>;
   cache: CacheRoots;
+  /** `cache.link`: how outputs enter and leave the object store; absent: a reflink where possible, else a copy */
+  link?: LinkMode;
   groups: Record<string, string[]>;
   /** group name -> its desc, where one was declared */
   groupDescs?: Record<string, string>;

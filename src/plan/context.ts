@@ -36,7 +36,7 @@ export function openEngine(project: Project, layer?: CacheLayer): EngineContext 
   const redact = (line: string) => redactorFor(project.root).text(line);
   const records = new RecordStore(path.join(dir, 'state.log'), redact).load();
   const local: LocalCaches = {
-    objects: new ObjectStore(path.join(dir, 'cache')),
+    objects: new ObjectStore(path.join(dir, 'cache'), { link: project.pipeline.link }),
     runs: new LocalRunCache(path.join(dir, 'run-cache.log'), records.legacyRuns(), redact).load(),
   };
   return {

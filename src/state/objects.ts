@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { constants, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { digestBytes, digestFile } from '../hash/digest.js';
 import { StatCache } from '../hash/stat-cache.js';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 import { StorageError, isStorageFailure } from '../util/errors.js';
+import { FilePlacer, READ_ONLY, type LinkMode } from './link-mode.js';
 import { parseTree } from './tree-check.js';
 import type { OutputStore } from './stores.js';
 
@@ -26,6 +27,21 @@ export class ObjectUnavailable extends Error {
 /** What a cheap look (no content read) finds wrong with a stored output, if anything. */
 export type ObjectProblem = { missing: true; detail: string } | { missing: false; detail: string };
 
+export interface ObjectStoreOptions {
+  /** `cache.link` (absent: a reflink where the filesystem can, else a copy) */
+  link?: LinkMode;
+  /** where a one-time note goes (a fallback of the link mode); default stderr */
+  notice?: (text: string) => void;
+}
+
+export interface GcResult {
+  removedFiles: number;
+  /** bytes freed on disk */
+  removedBytes: number;
+  /** bytes of removed objects that stay on disk while a workspace file is a hardlink to them */
+  stillLinkedBytes: number;
+}
+
 /**
  * Content-addressed store of stage outputs:
  *   objects/ab/cdef…     file contents, read-only (0444), named by their digest
@@ -38,13 +54,29 @@ export type ObjectProblem = { missing: true; detail: string } | { missing: false
  * The store never follows a symlink inside its folder: a link where a folder or an object should
  * be is something pipe did not write. Reads treat it as absent; writes and gc remove the link
  * itself (never its target).
+ *
+ * With `cache.link: hardlink` an object and the output it came from (or was restored to) are one
+ * read-only inode. What keeps such an object intact: a stage never writes over its previous output
+ * (the engine moves it aside first, and gives a `persist` stage's output a copy of its own: detach);
+ * a non-root writer gets EACCES; and a root edit in place changes the inode's ctime, so the next
+ * restore reads the object again (the `verified` memo is keyed by it), finds it damaged and drops it.
  */
 export class ObjectStore implements OutputStore {
   /** folders of the store checked to be real folders (not links) in this process */
   private readonly realDirs = new Set<string>();
   private verified: StatCache | undefined;
+  private readonly placer: FilePlacer;
+  private notice: (text: string) => void;
 
-  constructor(private readonly dir: string) {}
+  constructor(private readonly dir: string, options: ObjectStoreOptions = {}) {
+    this.notice = options.notice ?? ((text) => process.stderr.write(text + '\n'));
+    this.placer = new FilePlacer(options.link, (text) => this.notice(text));
+  }
+
+  /** Sends the store's one-time notes (link-mode fallbacks) to the run's reporter. */
+  onNotice(notice: (text: string) => void): void {
+    this.notice = notice;
+  }
 
   /**
    * Store the file or folder at absPath whose PathHash is known. An object already stored under
@@ -53,10 +85,10 @@ export class ObjectStore implements OutputStore {
    */
   async put(absPath: string, h: PathHash, label = absPath): Promise<void> {
     try {
-      if (h.kind === 'file') return await this.putBlob(absPath, h.hash, h.size);
+      if (h.kind === 'file') return await this.putBlob(absPath, h.hash, h.size, !!h.exec);
       if (h.kind !== 'dir') return;
       const entries = requireEntries(h);
-      for (const e of entries) await this.putBlob(path.join(absPath, e.path), e.hash, e.size);
+      for (const e of entries) await this.putBlob(path.join(absPath, e.path), e.hash, e.size, e.exec);
       if (!this.treeIntact(h.hash)) this.writeTree(h.hash, JSON.stringify(entries));
     } catch (err) {
       if (isStorageFailure(err)) throw new StorageError(`could not store output ${label} in ${this.shown()}`, err);
@@ -101,9 +133,8 @@ export class ObjectStore implements OutputStore {
   /**
    * Recreate the output at absPath from the store, replacing what is there. Every object is checked
    * against its digest first (once per object: the result is remembered by its stat); a damaged one
-   * is dropped and ObjectUnavailable is thrown, and nothing is written. Files are independent copies
-   * (a reflink where the filesystem can, else a real copy), so editing a restored file in place
-   * never alters the store.
+   * is dropped and ObjectUnavailable is thrown, and nothing is written. Files are placed by `cache.link`:
+   * independent copies or clones (editing one never alters the store), or read-only hardlinks.
    */
   async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
     try {
@@ -146,7 +177,7 @@ export class ObjectStore implements OutputStore {
   async adoptBlob(tmp: string, hash: string, digested?: string): Promise<void> {
     try {
       if ((digested ?? (await digestFile(tmp)).hash) !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
-      await chmod(tmp, 0o444);
+      await chmod(tmp, READ_ONLY);
       await rename(tmp, this.blobPath(hash));
     } finally {
       await rm(tmp, { force: true });
@@ -175,8 +206,30 @@ export class ObjectStore implements OutputStore {
     }
   }
 
+  /**
+   * A `persist` stage writes into its previous outputs: each file of the output at absPath that is a hardlink
+   * to its object gets a writable copy of its own first, so the stage cannot write into the store.
+   */
+  async detach(h: PathHash, absPath: string): Promise<void> {
+    const files = h.kind === 'file' ? [{ file: absPath, hash: h.hash, exec: !!h.exec }]
+      : h.kind === 'dir' ? (this.treeEntries(h.hash) ?? []).map((e) => ({ file: path.join(absPath, ...e.path.split('/')), hash: e.hash, exec: e.exec })) : [];
+    for (const { file, hash, exec } of files) {
+      const st = lstatOf(file);
+      const blob = OBJECT_NAME.test(hash) ? lstatOf(this.blobPath(hash)) : undefined;
+      if (!st?.isFile() || !blob?.isFile() || st.ino !== blob.ino || st.dev !== blob.dev) continue;
+      const tmp = tempName(file);
+      try {
+        await copyFile(file, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        await chmod(tmp, exec ? 0o755 : 0o644);
+        await rename(tmp, file);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+  }
+
   /** Delete every object not reachable from `live` (and stale temp files, and links planted in the store). */
-  gc(live: Iterable<PathHash>): { removedFiles: number; removedBytes: number } {
+  gc(live: Iterable<PathHash>): GcResult {
     const liveBlobs = new Set<string>();
     const liveTrees = new Set<string>();
     for (const h of live) {
@@ -186,7 +239,7 @@ export class ObjectStore implements OutputStore {
       const tree = h.entries ? { entries: h.entries } : this.readTree(h.hash);
       if ('entries' in tree) for (const e of tree.entries) liveBlobs.add(e.hash);
     }
-    const removed = { removedFiles: 0, removedBytes: 0 };
+    const removed: GcResult = { removedFiles: 0, removedBytes: 0, stillLinkedBytes: 0 };
     if (!this.isRealDir(this.dir, removed)) return removed;
     const objects = path.join(this.dir, 'objects');
     if (this.isRealDir(objects, removed)) {
@@ -288,19 +341,58 @@ export class ObjectStore implements OutputStore {
     return 'entries' in this.readTree(hash);
   }
 
-  /** Copy (never hardlink: a rerun that truncates its output in place would corrupt the object). */
-  private async putBlob(src: string, hash: string, size: number): Promise<void> {
+  /**
+   * Stores one file as `cache.link` says. Hardlink mode links the output itself (read-only from then on), or,
+   * when the object is already there, makes the output a link to it; an executable or a file with other names
+   * (pipe would make them read-only too) is copied.
+   */
+  private async putBlob(src: string, hash: string, size: number, exec: boolean): Promise<void> {
     const dest = this.blobPath(hash);
-    if (await this.storedIntact(hash, size)) return;
+    const linkable = this.placer.hardlinks && !exec && soleName(src);
+    if (await this.storedIntact(hash, size)) {
+      if (linkable) await this.shareStored(src, dest);
+      return;
+    }
     this.ensureDirs(path.dirname(dest));
     const tmp = tempName(dest);
-    if (size <= SMALL_BLOB_BYTES) return this.putSmallBlob(src, hash, tmp, dest);
+    if (linkable && (await this.putLinked(src, hash, size, tmp, dest))) return;
+    if (size <= SMALL_BLOB_BYTES && this.placer.mode !== 'reflink') return this.putSmallBlob(src, hash, tmp, dest);
     try {
-      await copyFile(src, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+      await this.placer.place(src, tmp, false);
       // The output may have changed since it was hashed; an object must hold exactly its digest.
       if ((await digestFile(tmp)).hash !== hash) throw new Error(`${src} changed while it was being stored in the cache`);
-      await chmod(tmp, 0o444);
+      await chmod(tmp, READ_ONLY);
       await rename(tmp, dest); // replaces a damaged object or a planted link, never writes through it
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The output itself becomes the object (one read-only inode); false when the filesystem cannot link it there. */
+  private async putLinked(src: string, hash: string, size: number, tmp: string, dest: string): Promise<boolean> {
+    const mode = (await lstat(src)).mode & 0o7777;
+    try {
+      if (!(await this.placer.tryLink(src, tmp))) return false;
+      // read-only now: the content hashed must be the content stored
+      if ((await digestOf(tmp, size)) !== hash) {
+        await chmod(src, mode);
+        throw new Error(`${src} changed while it was being stored in the cache`);
+      }
+      await rename(tmp, dest);
+      return true;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The object is stored already: the output becomes a link to it, so the two take the space of one. */
+  private async shareStored(src: string, blob: string): Promise<void> {
+    const st = lstatOf(src);
+    const stored = lstatOf(blob);
+    if (!st || !stored || (st.ino === stored.ino && st.dev === stored.dev)) return;
+    const tmp = tempName(src);
+    try {
+      if (await this.placer.tryLink(blob, tmp)) await rename(tmp, src);
     } finally {
       await rm(tmp, { force: true });
     }
@@ -319,12 +411,12 @@ export class ObjectStore implements OutputStore {
     }
   }
 
+  /** An executable is always a copy: its mode would be the object's, and that of every output linked to it. */
   private async restoreFile(hash: string, exec: boolean, dest: string): Promise<void> {
     const tmp = tempName(dest);
     try {
-      await copyFile(this.blobPath(hash), tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
-      await chmod(tmp, exec ? 0o755 : 0o644);
-      await rename(tmp, dest);
+      if ((await this.placer.place(this.blobPath(hash), tmp, !exec)) === 'copied') await chmod(tmp, exec ? 0o755 : 0o644);
+      await rename(tmp, dest); // onto a link to the same object this does nothing, and the temp name goes below
     } finally {
       await rm(tmp, { force: true });
     }
@@ -354,7 +446,7 @@ export class ObjectStore implements OutputStore {
     const data = readFileSync(src);
     if (digestBytes(data) !== hash) throw new Error(`${src} changed while it was being stored in the cache`);
     try {
-      writeFileSync(tmp, data, { mode: 0o444, flag: 'wx' });
+      writeFileSync(tmp, data, { mode: READ_ONLY, flag: 'wx' });
       renameSync(tmp, dest);
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -409,7 +501,7 @@ export class ObjectStore implements OutputStore {
   }
 
   /** For gc: a real folder to look into; a link (or file) in its place is removed, never followed. */
-  private isRealDir(dir: string, removed: { removedFiles: number; removedBytes: number }): boolean {
+  private isRealDir(dir: string, removed: GcResult): boolean {
     const st = lstatOf(dir);
     if (!st) return false;
     if (st.isDirectory()) return true;
@@ -437,6 +529,16 @@ function requireEntries(h: PathHash): TreeEntry[] {
   return h.entries;
 }
 
+/** A regular file with no other name: making it read-only affects nothing else. */
+function soleName(file: string): boolean {
+  const st = lstatOf(file);
+  return !!st && st.isFile() && st.nlink === 1;
+}
+
+async function digestOf(file: string, size: number): Promise<string> {
+  return size <= SMALL_BLOB_BYTES ? digestBytes(readFileSync(file)) : (await digestFile(file)).hash;
+}
+
 function tempName(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -454,11 +556,14 @@ function listDir(dir: string): string[] {
 }
 
 /** Removes a file, a link (itself, never its target) or a stray folder inside the store. */
-function removeCounted(file: string, removed: { removedFiles: number; removedBytes: number }): void {
+function removeCounted(file: string, removed: GcResult): void {
   const st = lstatOf(file);
   if (!st) return;
   if (path.basename(file).includes(TEMP_MARK) && Date.now() - st.mtimeMs < STALE_TEMP_MS) return;
   rmSync(file, { recursive: st.isDirectory(), force: true });
   removed.removedFiles++;
-  removed.removedBytes += st.isFile() ? st.size : 0;
+  if (!st.isFile()) return;
+  // an object hardlinked from the workspace keeps its blocks until that file goes too
+  if (st.nlink > 1) removed.stillLinkedBytes += st.size;
+  else removed.removedBytes += st.size;
 }
