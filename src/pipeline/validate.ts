@@ -51,6 +51,11 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   // a record's key that fails its pattern: the pattern's own message says what a key must be
   if (issue.code === 'invalid_key' && issue.issues[0]) return `not a valid name: ${issue.issues[0].message}`;
   if (issue.code === 'invalid_value' && issue.values.length === 1 && issue.path[0] === 'version') return 'only `version: 1` is supported';
+  if (issue.code === 'invalid_value' && issue.values.every((v) => typeof v === 'string')) {
+    const values = issue.values as string[];
+    const given = typeof issue.input === 'string' ? didYouMean(issue.input, values) : '';
+    return `expected one of ${values.join(', ')}${typeof issue.input === 'string' ? `, got '${issue.input}'` : ''}${given}`;
+  }
   return issue.message;
 }
 
