@@ -2,7 +2,7 @@
 // cache.link: time and disk used to store and restore N MB of outputs in each mode, through the bundled CLI.
 //
 //   node bench/link-modes.js                  # 256 MB in 4 files, on the temp folder's filesystem
-//   node bench/link-modes.js --mb 1024 --files 8
+//   node bench/link-modes.js --mb 1024 --files 8 --reps 5   # times are medians of --reps fresh projects
 //   node bench/link-modes.js --btrfs          # also on a btrfs loop mount (root; mkfs.btrfs), where reflinks work
 //
 // For each mode a fresh project runs one stage that writes the files through a pipe (`yes | head -c`: new
@@ -27,6 +27,7 @@ const option = (name, fallback) => {
 };
 const totalMb = option('mb', 256);
 const files = option('files', 4);
+const reps = option('reps', 3);
 
 /** @param {string} dir @param {string | undefined} link */
 function project(dir, link) {
@@ -68,20 +69,39 @@ function dfUsed(dir) {
 
 const mb = (n) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
-/** @param {string} base @param {boolean} withDf */
-function measure(base, withDf) {
-  const rows = [];
-  for (const link of MODES) {
-    const dir = mkdtempSync(path.join(base, `link-${link ?? 'default'}-`));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** One fresh project: the store run, the restore run, what it takes on disk. @param {string} base @param {string | undefined} link @param {boolean} withDf */
+function once(base, link, withDf) {
+  const dir = mkdtempSync(path.join(base, `link-${link ?? 'default'}-`));
+  try {
     project(dir, link);
     const before = withDf ? dfUsed(dir) : 0;
     const store = timedPipe(dir, ['run']);
     const used = du(dir);
-    const fsUsed = withDf ? dfUsed(dir) - before : undefined;
+    const fsUsed = withDf ? dfUsed(dir) - before : 0;
     rmSync(path.join(dir, 'out'), { recursive: true });
     const restore = timedPipe(dir, ['run']);
-    rows.push({ mode: link ?? '(default)', store: `${store.ms.toFixed(0)} ms`, restore: `${restore.ms.toFixed(0)} ms`, 'project (du)': mb(used), ...(withDf ? { 'filesystem (df)': mb(fsUsed ?? 0) } : {}), notes: [...new Set([...store.notes, ...restore.notes])].length });
+    return { store: store.ms, restore: restore.ms, used, fsUsed, notes: new Set([...store.notes, ...restore.notes]).size };
+  } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** @param {string} base @param {boolean} withDf */
+function measure(base, withDf) {
+  const rows = [];
+  for (const link of MODES) {
+    const runs = Array.from({ length: reps }, () => once(base, link, withDf));
+    const last = runs[runs.length - 1];
+    rows.push({
+      mode: link ?? '(default)',
+      'store run': `${median(runs.map((r) => r.store)).toFixed(0)} ms`,
+      'restore run': `${median(runs.map((r) => r.restore)).toFixed(0)} ms`,
+      'project (du)': mb(last.used),
+      ...(withDf ? { 'filesystem (df)': mb(last.fsUsed) } : {}),
+      notes: last.notes,
+    });
   }
   return rows;
 }
