@@ -169,20 +169,25 @@ vars: {v: one}
 cache: {link: hardlink}
 stages:
   log:
-    cmd: echo \${v} >> out/log.txt
+    cmd: mkdir -p out/logs && echo \${v} >> out/log.txt && echo \${v}-folder >> out/logs/a.txt
     params: [v]
     persist: true
-    outs: [out/log.txt]
+    outs: [out/log.txt, out/logs]
 `);
     ok(await p.run());
     const object = objectOf(p, 'out/log.txt');
+    const inFolder = objectOf(p, 'out/logs/a.txt');
     expect(sameInode(p.path('out/log.txt'), object)).toBe(true);
+    expect(sameInode(p.path('out/logs/a.txt'), inFolder)).toBe(true);
     ok(await p.run('--set', 'v=two'));
     expect(p.read('out/log.txt')).toBe('one\ntwo\n');
+    expect(p.read('out/logs/a.txt')).toBe('one-folder\ntwo-folder\n');
     expect(readFileSync(object, 'utf8')).toBe('one\n');
+    expect(readFileSync(inFolder, 'utf8')).toBe('one-folder\n');
     const back = ok(await p.run());
     expect(statuses(back)).toEqual({ log: 'restored' });
     expect(p.read('out/log.txt')).toBe('one\n');
+    expect(p.read('out/logs/a.txt')).toBe('one-folder\n');
   });
 
   test('a root edit in place (same size, mtime put back) alters the shared inode: caught by its ctime, never restored', async () => {
