@@ -131,6 +131,24 @@ describe('hardlink', () => {
     expect(mode(p, 'out/big.bin')).toBe(0o444);
   });
 
+  test('an output that is another name of a dep (ln) or a symlink is copied: the dep keeps its mode and inode alone', async () => {
+    const p = project(`version: 1
+cache: {link: hardlink}
+stages:
+  alias:
+    cmd: mkdir -p out && ln data/in.txt out/linked.txt && ln -s ../data/other.txt out/sym.txt
+    deps: [data/in.txt, data/other.txt]
+    outs: [out/linked.txt, out/sym.txt]
+`, { 'data/in.txt': 'input\n', 'data/other.txt': 'other\n' });
+    chmodSync(p.path('data/in.txt'), 0o664);
+    chmodSync(p.path('data/other.txt'), 0o664);
+    ok(await p.run());
+    expect(mode(p, 'data/in.txt')).toBe(0o664);
+    expect(mode(p, 'data/other.txt')).toBe(0o664);
+    expect(statSync(p.path('data/in.txt')).nlink).toBe(2); // itself and out/linked.txt: the store took a copy
+    expect(sameInode(p.path('data/other.txt'), objectOf(p, 'out/sym.txt'))).toBe(false);
+  });
+
   test('an in-place edit by a non-root owner fails with EACCES (a copy would take it)', async () => {
     const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
     if (probe.status !== 0) return void console.log('EACCES case skipped: setpriv cannot drop to uid 65534 here');
