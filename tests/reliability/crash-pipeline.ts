@@ -61,8 +61,9 @@ function command(s: CrashStage): string {
   }
 }
 
-export function crashPipelineYaml(stages: CrashStage[]): string {
-  const lines = ['version: 1', 'vars:', '  fail: none', 'stages:'];
+/** `PIPE_CRASH_LINK` (reflink, hardlink, copy) runs the harness with that `cache.link`; default: none declared. */
+export function crashPipelineYaml(stages: CrashStage[], link = process.env.PIPE_CRASH_LINK): string {
+  const lines = ['version: 1', 'vars:', '  fail: none', ...(link ? ['cache:', `  link: ${link}`] : []), 'stages:'];
   for (const s of stages) {
     lines.push(`  ${s.name}:`);
     lines.push(`    cmd: ${JSON.stringify(command(s))}`);

@@ -2,6 +2,7 @@
  * Crash safety: SIGKILL `pipe run` at seeded random moments while inputs change between runs, then run to
  * completion and compare every output with an uninterrupted reference run.
  *   PIPE_CRASH_ITERATIONS  kill points (default 30)      PIPE_CRASH_SEED  the seed (default 1)
+ *   PIPE_CRASH_LINK        the cache.link of the killed project (reflink, hardlink, copy; default none)
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
