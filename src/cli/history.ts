@@ -26,7 +26,7 @@ const SUCCEEDED: ReadonlySet<StageStatus> = new Set(['ran', 'skipped', 'restored
 export function runRecordOf(facts: RunFacts, id: string, metrics: MetricsRead): RunRecord {
   const { project, engine, order, timings } = facts;
   const inRun = new Set(order);
-  const lanes = assignLanes(timings.timings);
+  const lanes = assignLanes(timings.timings, facts.jobs);
   const stages: StageRun[] = timings.timings.map((t) => {
     const outs = SUCCEEDED.has(t.status) ? engine.records.stage(t.name)?.outs : undefined;
     const lane = lanes.get(t.name);

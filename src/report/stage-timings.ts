@@ -68,15 +68,17 @@ export class TimingReporter implements Reporter {
 }
 
 /**
- * Worker slots: each stage that worked gets the lowest slot free when it started (a slot is free again once
- * its stage has finished), so no two stages of one slot overlap and the slots never exceed what ran at once.
+ * Worker slots: each stage that worked gets the lowest slot free when it started. A stage gives its slot back
+ * when its process exits, a little before pipe has stored its outputs and reported it finished: so with all
+ * `slots` taken, the next stage takes the slot that was freed first.
  */
-export function assignLanes(timings: StageTiming[]): Map<string, number> {
+export function assignLanes(timings: StageTiming[], slots: number): Map<string, number> {
   const lanes = new Map<string, number>();
   const busyUntil: number[] = [];
   for (const t of timings.filter((x) => x.worked).sort((a, b) => a.start - b.start || a.end - b.end)) {
     let lane = busyUntil.findIndex((until) => until <= t.start);
-    if (lane < 0) lane = busyUntil.push(0) - 1;
+    if (lane < 0 && busyUntil.length < slots) lane = busyUntil.push(0) - 1;
+    if (lane < 0) lane = busyUntil.indexOf(Math.min(...busyUntil));
     busyUntil[lane] = t.end;
     lanes.set(t.name, lane);
   }

@@ -38,15 +38,32 @@ export function chromeTrace(run: RunRecord, projectRoot: string): ChromeTrace {
   if (run.stages.some((s) => s.lane === undefined && s.status === 'restored')) {
     events.push({ name: 'thread_name', ph: 'M', pid: PID, tid: RESTORES_TID, args: { name: 'restored from the cache' } });
   }
+  const ends = laneEnds(run);
   for (const stage of run.stages) {
     const args = { status: stage.status, ...(stage.reason ? { reason: stage.reason } : {}) };
     if (stage.lane !== undefined) {
-      events.push({ name: stage.name, cat: stage.status, ph: 'X', pid: PID, tid: stage.lane + 1, ts: stage.start * 1000, dur: Math.max(1, (stage.end - stage.start) * 1000), args });
+      const end = ends.get(stage.name)!;
+      events.push({ name: stage.name, cat: stage.status, ph: 'X', pid: PID, tid: stage.lane + 1, ts: stage.start * 1000, dur: Math.max(0, (end - stage.start) * 1000), args });
     } else if (stage.status === 'restored') {
       events.push({ name: stage.name, cat: 'restored', ph: 'i', s: 't', pid: PID, tid: RESTORES_TID, ts: stage.end * 1000, args });
     }
   }
   return { traceEvents: events, displayTimeUnit: 'ms', otherData: { run: run.id, command: run.command, started: run.started, project: projectRoot } };
+}
+
+/**
+ * Where each stage's event ends: when it finished, or when the next stage took its slot (its process had
+ * exited; pipe was storing its outputs), so the events of one slot never overlap.
+ */
+function laneEnds(run: RunRecord): Map<string, number> {
+  const ends = new Map<string, number>();
+  const byLane = new Map<number, RunRecord['stages']>();
+  for (const s of run.stages) if (s.lane !== undefined) (byLane.get(s.lane) ?? byLane.set(s.lane, []).get(s.lane)!).push(s);
+  for (const stages of byLane.values()) {
+    stages.sort((a, b) => a.start - b.start);
+    stages.forEach((s, i) => ends.set(s.name, Math.min(s.end, stages[i + 1]?.start ?? Infinity)));
+  }
+  return ends;
 }
 
 /**
