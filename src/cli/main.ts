@@ -53,7 +53,7 @@ function program(shorthands: string): Command {
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   const metrics = cli.command('metrics').description('the values of the declared metrics: files, now or against an earlier run');
-  withShorthands(metrics.command('show'), shorthands)
+  withShorthands(metrics.command('show', { isDefault: true }), shorthands)
     .description('the metrics in the workspace (nested numbers flattened as a.b.c)')
     .argument('[ARG...]', "the pipeline's shorthands (-m FILE ...)")
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
