@@ -4,8 +4,8 @@
  * score-asr: the word error rate of a transcript against a reference, as metrics and per sentence.
  * Usage: score-asr.mjs --reference REF.txt --transcript HYP.txt --metrics metrics.json --sentences wer.csv
  * The reference has one sentence per line. metrics.json: {"wer", "errors", "words", "substitutions",
- * "deletions", "insertions"}; wer.csv: sentence,words,errors,wer (an insertion counts against the sentence
- * of the reference word before it).
+ * "deletions", "insertions"}; wer.csv: sentence,wer (an insertion counts against the sentence of the
+ * reference word before it).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, required, runMain, StageError, writeAtomic } from './lib/cli.mjs';
@@ -64,6 +64,6 @@ runMain('score-asr', () => {
   writeAtomic(required(opts, 'metrics'), JSON.stringify({ wer: round(errors / ref.length), errors, words: ref.length, substitutions, deletions, insertions }, null, 2) + '\n');
   const perSentence = sentences.map(() => 0);
   for (const step of steps) if (step.op !== 'ok') perSentence[sentenceOf[step.ref] ?? 0]++;
-  const csv = ['sentence,words,errors,wer', ...sentences.map((s, n) => `${n + 1},${s.length},${perSentence[n]},${round(perSentence[n] / s.length)}`)];
+  const csv = ['sentence,wer', ...sentences.map((s, n) => `${n + 1},${round(perSentence[n] / s.length)}`)];
   writeAtomic(required(opts, 'sentences'), csv.join('\n') + '\n');
 });

@@ -10,8 +10,8 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2328; backgrou
 header { padding: 12px 20px; background: #fff; border-bottom: 1px solid #d0d7de; }
 h1 { font-size: 18px; margin: 0; }
 #plots { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px 20px; }
-figure.plot { margin: 0; padding: 12px; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; }
-figcaption { display: flex; gap: 12px; align-items: baseline; margin-bottom: 6px; }
+figure.plot { width: 560px; margin: 0; padding: 12px; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; }
+figcaption { display: flex; flex-wrap: wrap; gap: 4px 12px; overflow-wrap: anywhere; align-items: baseline; margin-bottom: 6px; }
 figcaption .source { color: #656d76; font-size: 12px; }
 svg .grid { stroke: #eaeef2; }
 svg .axis { stroke: #8c959f; }

@@ -55,17 +55,18 @@ describe.concurrent('sweeps', () => {
   test('checkout brings back a variant\'s outputs byte-identical, without running', async () => {
     const p = project(TWO_PARAMS);
     const table = sweepOf(ok(await p.run(...GRID)));
-    const variant = table.variants.find((v) => v.params.a === '2' && v.params.b === '20')!;
+    // not the last variant: the sweep's own last run must not be what leaves these outputs
+    const variant = table.variants.find((v) => v.params.a === '2' && v.params.b === '10')!;
     const calls = p.lines('calls.log').length;
     const out = ok(await p.pipe(['checkout', variant.run]));
-    expect(JSON.parse(out.stdout)).toMatchObject({ run: variant.run, restored: 3 });
-    expect(p.read('metrics.json')).toBe(metricsText(2, 20));
+    expect(JSON.parse(out.stdout)).toMatchObject({ run: variant.run, restored: 2, unchanged: 1 }); // curve.csv depends on b only
+    expect(p.read('metrics.json')).toBe(metricsText(2, 10));
     expect(p.read('prep.txt')).toBe('2\n');
-    expect(p.read('curve.csv')).toBe('step,loss\n1,20\n2,10\n');
+    expect(p.read('curve.csv')).toBe('step,loss\n1,10\n2,5\n');
     expect(p.lines('calls.log')).toHaveLength(calls);
     // the same outputs a direct run of that variant writes, byte for byte
     const direct = project(TWO_PARAMS);
-    ok(await direct.run('--set', 'a=2', '--set', 'b=20'));
+    ok(await direct.run('--set', 'a=2', '--set', 'b=10'));
     for (const f of ['metrics.json', 'prep.txt', 'curve.csv']) expect(p.read(f)).toBe(direct.read(f));
     // and `pipe run` brings the base back from the cache
     ok(await p.run());
