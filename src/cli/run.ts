@@ -79,6 +79,7 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
 /** Opens the pipeline and resolves the targets, the stages to bring up to date and the stages to force. */
 export async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptions, extraSets: Record<string, unknown> = {}) {
   const { project, targets, sets } = await openWithShorthands(globals, opts.set, words, {}, extraSets);
+  if (opts.profile !== undefined) checkTraceFile(opts.profile, project);
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets);
@@ -164,6 +165,17 @@ export async function runOnce(
   } finally {
     if (lock) lock.release();
   }
+}
+
+/**
+ * `--profile FILE` is the Chrome trace: a .json file. A bare word (`--profile cuda`) is a hardware profile
+ * meant for the pipeline's own shorthand, which must not silently become a trace file named `cuda`.
+ */
+function checkTraceFile(file: string, project: Project): void {
+  if (/\.json$/i.test(file)) return;
+  const shorthand = project.args.find((a) => a.flags.some((f) => /profile/i.test(f)));
+  const hint = shorthand ? `; this pipeline's ${shorthand.var} is set with ${shorthand.flags.join('/')}` : '';
+  throw new UserError(`--profile ${file}: --profile writes the run's Chrome trace, a .json file (--profile trace.json)${hint}`);
 }
 
 /** The run's entry in .pipe/runs/; a history that cannot be written costs a note, never the run's result. */

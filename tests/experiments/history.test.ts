@@ -111,4 +111,14 @@ ${['a', 'b', 'c', 'd'].map((n) => `  ${n}:\n    cmd: sleep 0.3; echo ${n} > ${n}
     const kept = files.map((f) => JSON.parse(readFileSync(p.path(`.pipe/runs/${f}`), 'utf8')).sets.b);
     expect(kept).toEqual(['3', '4', '5', '6']);
   });
+
+  test('--profile is the trace file; a bare word meant for the hardware shorthand is refused with the shorthand named', async () => {
+    const p = project(TWO_PARAMS.replace('stages:', 'args:\n  - {flags: [-p, --hw-profile], var: a}\nstages:'));
+    const bad = expectExit(await p.pipe(['run', '--profile', 'cuda'], { json: false }), 2);
+    expect(bad.stderr).toMatch(/--profile cuda: --profile writes the run's Chrome trace, a \.json file.*a is set with -p\/--hw-profile/);
+    expect(p.exists('cuda')).toBe(false);
+    expect(p.exists('calls.log')).toBe(false);
+    ok(await p.run('-p', '3'));
+    expect(p.read('prep.txt')).toBe('3\n');
+  });
 });
