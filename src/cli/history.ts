@@ -39,7 +39,7 @@ export function runRecordOf(facts: RunFacts, id: string, metrics: MetricsRead): 
       ...(lane === undefined ? {} : { lane }),
       upstream: (project.graph.upstream[t.name] ?? []).filter((u) => inRun.has(u)),
       ...(outs ? { outs } : {}),
-      ...(t.reason ? { reason: t.reason } : {}),
+      ...(t.reason && t.status !== 'skipped' ? { reason: t.reason } : {}), // 'up to date' 10,000 times says nothing
     };
   });
   return {
