@@ -30,6 +30,20 @@ const pageScript = page.outputFiles[0].text;
 mkdirSync('dist/viz', { recursive: true });
 writeFileSync('dist/viz/graph-page.js', pageScript);
 
+// The plots page's script (src/viz/plots-page/), the same way: for dist/viz/plots-html.js and the bundle.
+const plotsPage = await build({
+  entryPoints: ['src/viz/plots-page/main.ts'],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  write: false,
+  logLevel: 'warning',
+});
+const plotsScript = plotsPage.outputFiles[0].text;
+writeFileSync('dist/viz/plots-page.js', plotsScript);
+
 await build({
   entryPoints: { main: 'src/cli/main.ts', fast: 'src/cli/fast-noop.ts' },
   outdir: 'dist/bundle',
@@ -42,6 +56,6 @@ await build({
   external: ['fsevents'],
   // CommonJS packages bundled into ESM call require(); give them one
   banner: { js: "import { createRequire as __pipeCreateRequire } from 'node:module'; const require = __pipeCreateRequire(import.meta.url);" },
-  define: { __PIPE_BUILD__: JSON.stringify(sourceDigest('src')), __PIPE_GRAPH_PAGE__: JSON.stringify(pageScript) },
+  define: { __PIPE_BUILD__: JSON.stringify(sourceDigest('src')), __PIPE_GRAPH_PAGE__: JSON.stringify(pageScript), __PIPE_PLOTS_PAGE__: JSON.stringify(plotsScript) },
   logLevel: 'warning',
 });

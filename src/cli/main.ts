@@ -48,7 +48,55 @@ function program(shorthands: string): Command {
     .option('--watch', 'after the run, watch the deps and rerun what a change affects')
     .option('--remote-cache <URL>', 'the team cache (Bazel HTTP-cache layout) to restore from and upload to (also PIPE_REMOTE_CACHE)')
     .option('--remote-cache-read-only', 'restore from the team cache, never upload to it')
+    .option('--sweep <KEY=V1,V2,...>', 'run every combination of these values of vars, one run each, then come back to the base values; repeatable (a grid)', collect, [])
+    .option('--profile <FILE>', 'write a Chrome trace of the run (one lane per worker slot) to FILE')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
+
+  const metrics = cli.command('metrics').description('the values of the declared metrics: files, now or against an earlier run');
+  withShorthands(metrics.command('show', { isDefault: true }), shorthands)
+    .description('the metrics in the workspace (nested numbers flattened as a.b.c)')
+    .argument('[ARG...]', "the pipeline's shorthands (-m FILE ...)")
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (words: string[], opts, cmd: Command) => (await import('./metrics.js')).metricsShowCommand(words, opts, globals(cmd)));
+  metrics.command('diff')
+    .description('the change per value: the workspace against RUN (default: the latest run with other values), or RUN against RUN2')
+    .argument('[RUN...]', 'a run id (or a unique part of it), latest, or ~N (N runs before the latest)')
+    .option('--all', 'also the values that did not change')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (refs: string[], opts, cmd: Command) => (await import('./metrics.js')).metricsDiffCommand(refs, opts, globals(cmd)));
+
+  const runs = cli.command('runs').description('the run history (.pipe/runs/): when, the command, per stage what happened and how long');
+  runs.command('list', { isDefault: true })
+    .description('the recorded runs, oldest first')
+    .option('--limit <N>', 'how many of the latest runs to list (default 30)')
+    .action(async (opts, cmd: Command) => (await import('./runs.js')).runsListCommand(opts, globals(cmd)));
+  runs.command('show')
+    .description("a run's stages (status, time, worker slot), its critical path and its metrics")
+    .argument('<RUN>', 'a run id (or a unique part of it), latest, or ~N')
+    .action(async (ref: string, _opts, cmd: Command) => (await import('./runs.js')).runsShowCommand(ref, globals(cmd)));
+  runs.command('trace')
+    .description("a run as a Chrome trace (Perfetto, chrome://tracing): one lane per worker slot")
+    .argument('<RUN>', 'a run id (or a unique part of it), latest, or ~N')
+    .option('-o, --output <FILE>', 'write to a file instead of stdout')
+    .action(async (ref: string, opts, cmd: Command) => (await import('./runs.js')).runsTraceCommand(ref, opts, globals(cmd)));
+  runs.command('checkout')
+    .description('the same as pipe checkout RUN')
+    .argument('<RUN>')
+    .option('--force', 'overwrite outputs that were edited by hand (the cache does not hold them)')
+    .action(async (ref: string, opts, cmd: Command) => (await import('./checkout.js')).checkoutCommand(ref, opts, globals(cmd)));
+
+  cli.command('checkout')
+    .description("put a run's outputs back in the workspace from the cache, without running anything")
+    .argument('<RUN>', 'a run id (or a unique part of it), latest, or ~N; a sweep variant is a run')
+    .option('--force', 'overwrite outputs that were edited by hand (the cache does not hold them)')
+    .action(async (ref: string, opts, cmd: Command) => (await import('./checkout.js')).checkoutCommand(ref, opts, globals(cmd)));
+
+  withShorthands(cli.command('plots'), shorthands)
+    .description('draw the declared plots: files and the metrics across runs as one self-contained HTML page')
+    .argument('[ARG...]', "the pipeline's shorthands (-m FILE ...)")
+    .option('-o, --output <FILE>', 'where the page goes', 'plots.html')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .action(async (words: string[], opts, cmd: Command) => (await import('./plots.js')).plotsCommand(words, opts, globals(cmd)));
 
   withShorthands(cli.command('status'), shorthands)
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')

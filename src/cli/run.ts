@@ -23,6 +23,12 @@ import { releaseStartupSignals } from './signals.js';
 import { openTeamCache, remoteLine, remoteSummary } from '../remote/open.js';
 import { withoutUserinfo } from '../remote/endpoint.js';
 import { redactorFor } from '../report/redact.js';
+import { TimingReporter } from '../report/stage-timings.js';
+import { chromeTrace } from '../report/trace.js';
+import { RunHistory, type RunRecord, type SweepInfo } from '../state/run-history.js';
+import { metricsAfterRun, metricsLine, runRecordOf, saveRun } from './history.js';
+import type { MetricsRead } from '../metrics/read.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export interface RunOptions {
   set: string[];
@@ -35,19 +41,34 @@ export interface RunOptions {
   watch?: boolean;
   remoteCache?: string;
   remoteCacheReadOnly?: boolean;
+  /** KEY=V1,V2,...: run a grid of variants (src/cli/sweep.ts) */
+  sweep?: string[];
+  /** write the run's Chrome trace to this file */
+  profile?: string;
+}
+
+/** What one run is, for its entry in the run history. */
+export interface RunIdentity {
+  sets: Record<string, unknown>;
+  targets: string[];
+  sweep?: SweepInfo;
 }
 
 export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
-  const { project, order, requested, force } = await selectRun(words, opts, globals);
+  if (opts.sweep?.length) {
+    process.exitCode = await (await import('./sweep.js')).sweepCommand(words, opts, globals, interruptController().signal);
+    return;
+  }
+  const { project, order, requested, force, sets, targets } = await selectRun(words, opts, globals);
   const controller = interruptController();
-  const code = await runOnce(project, order, { ...opts, forceSet: force, requested }, globals, controller.signal);
+  const code = await runOnce(project, order, { ...opts, forceSet: force, requested, identity: { sets, targets } }, globals, controller.signal);
   if (opts.watch && !controller.signal.aborted) {
     const { watchAndRerun } = await import('./watch.js');
     await watchAndRerun({
       project,
       order,
       reload: () => selectRun(words, { ...opts, force: undefined }, globals),
-      run: (target, stages) => runOnce(target.project, stages, { ...opts, forceSet: new Set(), requested: [] }, globals, controller.signal),
+      run: (target, stages) => runOnce(target.project, stages, { ...opts, forceSet: new Set(), requested: [], identity: { sets, targets } }, globals, controller.signal),
     }, controller.signal, globals);
     process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     return;
@@ -56,8 +77,9 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
 }
 
 /** Opens the pipeline and resolves the targets, the stages to bring up to date and the stages to force. */
-async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptions) {
-  const { project, targets } = await openWithShorthands(globals, opts.set, words);
+export async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptions, extraSets: Record<string, unknown> = {}) {
+  const { project, targets, sets } = await openWithShorthands(globals, opts.set, words, {}, extraSets);
+  if (opts.profile !== undefined) checkTraceFile(opts.profile, project);
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets);
@@ -68,18 +90,30 @@ async function selectRun(words: string[], opts: RunOptions, globals: GlobalOptio
   const force = new Set(opts.force === true ? forcedByFlag : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   if (opts.network === false) requireNetworkIsolation('--no-network');
   else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
-  return { project, order, requested, force };
+  return { project, order, requested, force, sets, targets };
 }
 
-async function runOnce(
+export interface OnceOptions extends RunOptions {
+  forceSet: Set<string>;
+  requested: string[];
+  identity: RunIdentity;
+  /** receives the run's history entry */
+  onRecorded?: (run: RunRecord) => void;
+  /** a sweep's last step (back to the base parameters) is housekeeping, not a run of its own */
+  unrecorded?: boolean;
+}
+
+export async function runOnce(
   project: Project,
   order: string[],
-  opts: RunOptions & { forceSet: Set<string>; requested: string[] },
+  opts: OnceOptions,
   globals: GlobalOptions,
   signal: AbortSignal,
 ): Promise<number> {
   const started = Date.now();
-  const reporter = await makeReporter(globals, project, order.length, !!opts.dryRun);
+  const shown = await makeReporter(globals, project, order.length, !!opts.dryRun);
+  const timings = new TimingReporter(shown);
+  const reporter: Reporter = opts.dryRun ? shown : timings;
   const lock = opts.dryRun ? undefined : await acquireLock(project.stateDir, {
     command: redactorFor(project.root).text(`pipe run ${process.argv.slice(3).map(withoutUserinfo).join(' ')}`.trim()),
     signal,
@@ -112,15 +146,64 @@ async function runOnce(
     const succeeded = result.counts.failed === 0 && result.counts['not-run'] === 0 && !result.interrupted;
     const outputsNote = succeeded ? outputsSummary(project, opts.requested) : undefined;
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);
+    const metrics = metricsAfterRun({ project, timings });
+    const metricsNote = metricsLine(metrics);
+    if (metricsNote && !globals.quiet) reporter.note(metricsNote);
     if (!opts.watch && succeeded) snapshotForNoop(project, engine, order, outputsNote);
+    const code = exitCode(result);
+    const run = opts.unrecorded ? undefined : recordRun(project, engine, order, timings, result, code, opts, metrics);
+    if (run && opts.profile) writeTrace(project, run, opts.profile, reporter);
+    if (run) opts.onRecorded?.(run);
     await reporter.summary({
       ...summaryOf(result.counts, started),
       ...(result.interrupted ? { interrupted: true } : {}),
       ...(team ? { remote: remoteSummary(team.stats) } : {}),
+      ...(run ? { run: run.id } : {}),
+      ...(Object.keys(metrics.metrics).length ? { metrics: metrics.metrics } : {}),
     });
-    return exitCode(result);
+    return code;
   } finally {
     if (lock) lock.release();
+  }
+}
+
+/**
+ * `--profile FILE` is the Chrome trace: a .json file. A bare word (`--profile cuda`) is a hardware profile
+ * meant for the pipeline's own shorthand, which must not silently become a trace file named `cuda`.
+ */
+function checkTraceFile(file: string, project: Project): void {
+  if (/\.json$/i.test(file)) return;
+  const shorthand = project.args.find((a) => a.flags.some((f) => /profile/i.test(f)));
+  const hint = shorthand ? `; this pipeline's ${shorthand.var} is set with ${shorthand.flags.join('/')}` : '';
+  throw new UserError(`--profile ${file}: --profile writes the run's Chrome trace, a .json file (--profile trace.json)${hint}`);
+}
+
+/** The run's entry in .pipe/runs/; a history that cannot be written costs a note, never the run's result. */
+function recordRun(
+  project: Project, engine: EngineContext, order: string[], timings: TimingReporter, result: ExecuteResult, code: number,
+  opts: OnceOptions, metrics: MetricsRead,
+): RunRecord | undefined {
+  const history = new RunHistory(project.stateDir);
+  const record = runRecordOf({
+    project, engine, order, timings, counts: result.counts, exitCode: code,
+    command: redactorFor(project.root).text(['pipe', ...process.argv.slice(2).map(withoutUserinfo)].join(' ')),
+    targets: opts.identity.targets, sets: opts.identity.sets, jobs: jobsOf(opts.jobs), sweep: opts.identity.sweep,
+  }, history.newId(timings.startedAt), metrics);
+  try {
+    return saveRun(project, record);
+  } catch (err) {
+    timings.note(`pipe: could not record the run in ${path.relative(process.cwd(), history.dir) || history.dir}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function writeTrace(project: Project, run: RunRecord, file: string, reporter: Reporter): void {
+  const target = path.resolve(file);
+  try {
+    writeFileAtomic(target, JSON.stringify(chromeTrace(run, project.root)) + '\n');
+    reporter.note(`trace: ${path.relative(process.cwd(), target) || target} (open in https://ui.perfetto.dev or chrome://tracing)`);
+  } catch (err) {
+    reporter.note(`pipe: could not write the trace ${file}: ${(err as Error).message}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { findPipelineFile, openProject, type Project } from '../project.js';
 import { UserError } from '../util/errors.js';
 import { applyShorthands, parseSets, type GlobalOptions } from './options.js';
 
-const RUN_OPTIONS = ['--set', '--jobs', '--dry-run', '--force', '--keep-going', '--offline', '--no-network', '--watch', '--json', '--quiet', '--verbose', '--file'];
+const RUN_OPTIONS = ['--set', '--sweep', '--profile', '--jobs', '--dry-run', '--force', '--keep-going', '--offline', '--no-network', '--watch', '--json', '--quiet', '--verbose', '--file'];
 
 export async function open(globals: GlobalOptions, setOptions: string[] = []): Promise<Project> {
   const file = findPipelineFile(globals.file);
@@ -20,9 +20,10 @@ export async function openWithShorthands(
   setOptions: string[],
   words: string[],
   opts: { useCompiled?: boolean } = {},
+  extraSets: Record<string, unknown> = {},
 ): Promise<{ project: Project; targets: string[]; sets: Record<string, unknown> }> {
   const file = findPipelineFile(globals.file);
-  const explicit = await parseSets(setOptions);
+  const explicit = { ...(await parseSets(setOptions)), ...extraSets };
   if (!words.some((w) => w.startsWith('-') && w !== '-')) {
     return { project: await openProject(file, explicit, opts), targets: words, sets: explicit };
   }

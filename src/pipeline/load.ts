@@ -285,7 +285,7 @@ class Loader {
       cmd: this.command(raw.cmd, lookup, [...at, 'cmd']),
       fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, [...at, 'fetch']),
       deps: this.paths(raw.deps ?? [], lookup, [...at, 'deps'], true),
-      outs: this.paths(raw.outs ?? [], lookup, [...at, 'outs'], false),
+      ...this.outputs(raw, lookup, at),
       persist: raw.persist,
       params: this.params(raw.params ?? [], lookup, [...at, 'params']),
       needs: raw.needs ?? [],
@@ -303,6 +303,18 @@ class Loader {
       loc: { file: pos.file, line: pos.line ?? 0, col: pos.col ?? 0 },
     };
     return [stage];
+  }
+
+  /** `metrics:` and `plots:` files are outputs too (cached, restored), and stay named as what they are. */
+  private outputs(raw: RawStage, lookup: Lookup, at: YamlPath): Pick<Stage, 'outs' | 'metrics' | 'plots'> {
+    const outs = this.paths(raw.outs ?? [], lookup, [...at, 'outs'], false);
+    const metrics = raw.metrics === undefined ? undefined : this.paths(raw.metrics, lookup, [...at, 'metrics'], false);
+    const plots = raw.plots === undefined ? undefined : this.paths(raw.plots, lookup, [...at, 'plots'], false);
+    return {
+      outs: [...new Set([...outs, ...(metrics ?? []), ...(plots ?? [])])],
+      ...(metrics?.length ? { metrics } : {}),
+      ...(plots?.length ? { plots } : {}),
+    };
   }
 
   /** Where each stage's key is, indexed once: looking each one up in the map would be quadratic. */
@@ -364,7 +376,7 @@ class Loader {
     const result: string[] = [];
     expanded.forEach((p, i) => {
       if (!globsAllowed && isGlob(p)) {
-        this.errors.push(errorAt(this.src, [...at, Math.min(i, items.length - 1)], `outs cannot be globs: '${p}'`));
+        this.errors.push(errorAt(this.src, [...at, Math.min(i, items.length - 1)], `${String(at[at.length - 1])} cannot be globs: '${p}'`));
         return;
       }
       if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);

@@ -38,6 +38,8 @@ export const stageSchema = z.strictObject({
   fetch: z.union([fetchSchema, z.string().regex(/^\$\{[^}]+\}$/, 'a fetch map, or one ${reference} to a map')]).optional(),
   deps: z.array(nonEmptyString).optional().describe('files, folders or globs whose content enters the key'),
   outs: z.array(nonEmptyString).optional().describe('files or folders the stage writes'),
+  metrics: z.array(nonEmptyString).optional().describe('outputs holding numbers (JSON or YAML, nested) that pipe metrics reads; cached and restored like outs'),
+  plots: z.array(nonEmptyString).optional().describe('outputs holding series (CSV/TSV or JSON) that pipe plots draws; cached and restored like outs'),
   persist: z.boolean().optional().describe('true: the previous outputs stay in place while the command runs (appending logs, incremental training); by default they are moved out of the way first'),
   params: z.array(nonEmptyString).optional().describe('vars whose values enter the key'),
   needs: z.array(nonEmptyString).optional().describe('stages that must be up to date first'),

@@ -43,6 +43,10 @@ export interface Stage {
   deps: string[];
   /** project-relative POSIX paths of files or folders */
   outs: string[];
+  /** of `outs`, the files holding metrics (JSON or YAML numbers) */
+  metrics?: string[];
+  /** of `outs`, the files holding plot series (CSV/TSV or JSON) */
+  plots?: string[];
   /** true: the previous outputs stay in place while the command runs (default: moved out of the way) */
   persist?: boolean;
   /** param name -> value as it enters the key */

@@ -58,6 +58,10 @@ export interface SummaryEvent {
   interrupted?: boolean;
   /** what the team cache did (src/remote/open.ts remoteSummary), when one was used */
   remote?: Record<string, unknown>;
+  /** the run's id in the run history (.pipe/runs/) */
+  run?: string;
+  /** the values of the metrics files the run left: file -> flattened key -> number */
+  metrics?: Record<string, Record<string, number>>;
 }
 
 export interface ProgressEvent {
