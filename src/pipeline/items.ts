@@ -1,22 +1,34 @@
-/** The items a `foreach` stage is expanded over, and the stable job key of each. */
+/**
+ * The items a `foreach` or `matrix` stage is expanded over, and the stable job key of each. Paths and words
+ * get their base name plus a hash; a map (a row of a table, a combination of a matrix) gets its own values
+ * when they make a safe name (`train@cnn-en`), and a hash only when they do not.
+ */
 import { hash } from 'node:crypto';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
+import { stableStringify } from '../util/stable-json.js';
 import { isGlob } from './paths.js';
 
 export interface ForeachItem {
-  item: string;
+  item: unknown;
   job: string;
 }
 
 export class ItemsError extends Error {}
 
+type Row = Record<string, unknown>;
+
 export function foreachItems(root: string, value: unknown, varName: string): ForeachItem[] {
   const entries = Array.isArray(value) ? value : [value];
   const items: string[] = [];
+  const rows: Row[] = [];
   for (const entry of entries) {
+    if (isRow(entry)) {
+      rows.push(entry);
+      continue;
+    }
     if (typeof entry !== 'string' && typeof entry !== 'number') {
-      throw new ItemsError(`var '${varName}' must be a path, a glob or a list of them`);
+      throw new ItemsError(`var '${varName}' must be a path, a glob, a list of them or a list of maps`);
     }
     const text = String(entry);
     if (!isGlob(text)) {
@@ -27,16 +39,64 @@ export function foreachItems(root: string, value: unknown, varName: string): For
     if (matches.length === 0) throw new ItemsError(`var '${varName}': no file matches '${text}'`);
     items.push(...matches);
   }
-  if (items.length === 0) throw new ItemsError(`var '${varName}' is an empty list`);
+  if (items.length === 0 && rows.length === 0) throw new ItemsError(`var '${varName}' is an empty list`);
+  if (items.length && rows.length) throw new ItemsError(`var '${varName}' mixes maps with paths or words: make every item a map (a table), or none`);
+  if (rows.length) return rowItems(rows, (row) => [Object.values(row)[0]]);
   return [...new Set(items)].map((item) => ({ item, job: jobKey(item) }));
+}
+
+/** Every combination of the matrix's lists, the first key varying slowest (as DVC's matrix). */
+export function matrixItems(matrix: Record<string, unknown[]>): ForeachItem[] {
+  let combinations: Row[] = [Object.create(null)];
+  for (const [key, values] of Object.entries(matrix)) {
+    combinations = combinations.flatMap((c) => values.map((v) => Object.assign(Object.create(null), c, { [key]: v })));
+  }
+  return rowItems(combinations, (row) => Object.values(row));
+}
+
+/** The rows of a table as items: identical rows once; each named by its values, or by a hash when they make no safe or unique name. */
+export function rowItems(rows: Row[], nameParts: (row: Row) => unknown[]): ForeachItem[] {
+  const unique = new Map<string, Row>();
+  for (const row of rows) {
+    const text = stableStringify(row);
+    if (!unique.has(text)) unique.set(text, row);
+  }
+  const named = [...unique].map(([text, row]) => ({ text, row, name: readableName(nameParts(row)) }));
+  const count = new Map<string, number>();
+  for (const { name } of named) if (name !== undefined) count.set(name, (count.get(name) ?? 0) + 1);
+  return named.map(({ text, row, name }) => ({
+    item: row,
+    job: name !== undefined && count.get(name) === 1 ? name : hashedName(nameParts(row), text),
+  }));
+}
+
+const SAFE_JOB = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const MAX_READABLE = 64;
+
+function readableName(parts: unknown[]): string | undefined {
+  if (!parts.every((p) => typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean')) return undefined;
+  const name = parts.map(String).join('-');
+  return name.length <= MAX_READABLE && SAFE_JOB.test(name) ? name : undefined;
+}
+
+function hashedName(parts: unknown[], text: string): string {
+  const words = parts.filter((p) => typeof p === 'string' || typeof p === 'number').map(String).join('-');
+  return `${slug(words)}-${hash('sha256', text, 'hex').slice(0, 8)}`;
 }
 
 /** slug of the basename plus 8 hex digits of the item's hash: readable, stable and never colliding. */
 export function jobKey(item: string): string {
   const base = path.basename(item).replace(/\.[^.]*$/, '');
-  const slug = base.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'item';
   const digest = hash('sha256', item.replace(/^\.\//, ''), 'hex').slice(0, 8);
-  return `${slug}-${digest}`;
+  return `${slug(base)}-${digest}`;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'item';
+}
+
+function isRow(value: unknown): value is Row {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export function hasGlobItems(value: unknown): boolean {
