@@ -48,12 +48,18 @@ function program(shorthands: string): Command {
     .option('--watch', 'after the run, watch the deps and rerun what a change affects')
     .option('--remote-cache <URL>', 'the team cache (Bazel HTTP-cache layout) to restore from and upload to (also PIPE_REMOTE_CACHE)')
     .option('--remote-cache-read-only', 'restore from the team cache, never upload to it')
+    .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
+    .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
+    .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('status'), shorthands)
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
+    .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
+    .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./status.js')).statusCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('explain'), shorthands)

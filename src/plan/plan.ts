@@ -40,7 +40,8 @@ export interface PlanOptions {
 type Outcome =
   | { kind: 'known'; outputHash: string; restored?: OutputRecord[] }
   | { kind: 'will-change' }
-  | { kind: 'failed'; cause: string };
+  | { kind: 'failed'; cause: string }
+  | { kind: 'outside' };
 
 export class Planner {
   private readonly escapes: EscapeCheck;
@@ -95,6 +96,7 @@ export class Planner {
     const waiting: string[] = [];
     for (const u of ups) {
       const o = outcomes.get(u) ?? this.recorded(u);
+      if (o.kind === 'outside') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-outside', subject: u }] }, upstream };
       if (o.kind === 'failed') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-failed', subject: o.cause }] }, upstream };
       if (o.kind === 'will-change') waiting.push(u);
       else upstream[u] = o.outputHash;
@@ -106,10 +108,13 @@ export class Planner {
     return this.planStage(stage, upstream, this.restoredDeps(stage, ups, outcomes));
   }
 
-  /** An upstream stage outside the plan: what its record says, else something that has yet to be made. */
+  /**
+   * An upstream stage outside the plan (`--from`, `--downstream` leave it out): what its record says. Without
+   * one, nothing in this run will make its outputs.
+   */
   private recorded(name: string): Outcome {
     const hash = this.ctx.records.stage(name)?.outputHash;
-    return hash === undefined ? { kind: 'will-change' } : { kind: 'known', outputHash: hash };
+    return hash === undefined ? { kind: 'outside' } : { kind: 'known', outputHash: hash };
   }
 
   /**
