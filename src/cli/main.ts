@@ -107,6 +107,15 @@ function program(shorthands: string): Command {
     .option('-n, --dry-run', 'list what would be removed; remove nothing')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./clean.js')).cleanCommand(targets, opts, globals(cmd)));
 
+  withShorthands(cli.command('commit'), shorthands)
+    .description("record the stages' current outputs as their result for their current key, without running them (adopt work already done)")
+    .usage('[options] STAGE...')
+    .argument('<STAGE...>', 'stages, groups, templates or globs')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('-y, --yes', 'record without asking')
+    .option('-n, --dry-run', 'show what would be recorded; record nothing')
+    .action(async (words: string[], opts, cmd: Command) => (await import('./commit.js')).commitCommand(words, opts, globals(cmd)));
+
   cli.command('gc')
     .description('drop cache objects that no current stage record refers to')
     .option('--keep-runs', 'also keep the outputs of earlier runs (the run-cache)')

@@ -27,7 +27,7 @@ import { redactorFor } from '../report/redact.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 import { ObjectUnavailable } from '../state/objects.js';
-import { StorageError, isStorageFailure } from '../util/errors.js';
+import { remember, saveState, storeOutputs } from './record-outputs.js';
 
 export interface ExecuteOptions {
   jobs: number;
@@ -132,7 +132,7 @@ class Run {
         const inputs = plan.inputs!;
         const unavailable = undeclaredOutputs(stage, decision.from.outs) ?? (await this.restore(stage, decision.from.outs));
         if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== IN_CACHE), unavailable], started);
-        await this.remember(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
+        await remember(this.ctx, recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
         this.outputs.set(stage.name, decision.from.outputHash);
         this.done.set(stage.name, 'changed');
         return this.finish(stage, 'restored', started, decision.reasons, decision.state, decision.from.from);
@@ -154,7 +154,7 @@ class Run {
       this.reporter.start(stage.name, reasons);
       if (stage.fetch) {
         const outputHash = await runFetchStage(this.fetchContext, stage);
-        await this.remember(recordOf(stage, inputs, [], outputHash, Date.now() - began));
+        await remember(this.ctx, recordOf(stage, inputs, [], outputHash, Date.now() - began));
         this.produced(stage, outputHash);
         return this.finish(stage, 'ran', began, reasons);
       }
@@ -218,10 +218,10 @@ class Run {
     }
     const unwritten = this.unwrittenOutputs(stage);
     if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: readLogTail(logFile) });
-    const outs = await this.storeOutputs(stage);
+    const outs = await storeOutputs(this.ctx, stage);
     const outputHash = outputDigest(outs);
     this.aside.markDone(setAside);
-    await this.remember(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
+    await remember(this.ctx, recordOf(stage, inputs, outs, outputHash, Date.now() - began));
     progress.recorded = true;
     this.produced(stage, outputHash);
     this.dropSetAside(setAside);
@@ -317,23 +317,6 @@ class Run {
     return stage.outs.filter((out) => !lstatSync(absolute(this.ctx, out), { throwIfNoEntry: false }));
   }
 
-  private async storeOutputs(stage: Stage): Promise<OutputRecord[]> {
-    const outs: OutputRecord[] = [];
-    for (const out of stage.outs) {
-      const abs = absolute(this.ctx, out);
-      const h = await this.ctx.stats.hash(abs);
-      await this.ctx.objects.put(abs, h, out);
-      outs.push({ path: out, kind: h.kind, hash: h.hash, size: h.size, ...(h.exec ? { exec: true } : {}) });
-    }
-    return outs;
-  }
-
-  /** The stage's record, and its outputs in the run-cache under its key. */
-  private async remember(rec: StageRecord): Promise<void> {
-    this.ctx.records.record(rec);
-    await this.ctx.runCache.put({ key: rec.key, outs: rec.outs, outputHash: rec.outputHash });
-  }
-
   private async dropDamaged(stage: Stage, out: OutputRecord, reasons: Reason[]): Promise<void> {
     await this.ctx.objects.dropDamaged(out);
     this.reporter.note(`pipe: ${stage.name}: ${reasonText(reasons[reasons.length - 1]!)}`);
@@ -381,19 +364,6 @@ class Run {
     const reasons = typeof why === 'string' ? [errorReason(why)] : why;
     this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reasons, ...extra });
     return 'failed';
-  }
-}
-
-/** Records first (they are the state); the caches after, each failure said with the file it concerns. */
-function saveState(ctx: EngineContext): void {
-  ctx.records.close();
-  ctx.local.runs.close();
-  ctx.local.objects.save();
-  try {
-    ctx.stats.save();
-  } catch (err) {
-    if (isStorageFailure(err)) throw new StorageError(`could not save the stat cache ${path.relative(process.cwd(), path.join(ctx.project.stateDir, 'stat-cache'))}`, err);
-    throw err;
   }
 }
 
