@@ -112,6 +112,7 @@ class Run {
   /** The planned decision, unless an upstream stage changed something in this run: then a fresh one. */
   private async currentPlan(stage: Stage): Promise<StagePlan> {
     const planned = this.plans.get(stage.name)!;
+    if (planned.decision.action === 'not-run') return planned; // nothing this run does can change that
     const ups = this.ctx.project.graph.upstream[stage.name] ?? [];
     const unchanged = planned.inputs !== undefined && ups.every((u) => this.done.get(u) !== 'changed' && (this.outputs.get(u) ?? planned.upstream[u]) === planned.upstream[u]);
     if (unchanged) return planned;
@@ -122,8 +123,9 @@ class Run {
     const decision = plan.decision;
     switch (decision.action) {
       case 'fail':
-      case 'not-run':
         return this.fail(stage, started, decision.reasons);
+      case 'not-run':
+        return this.notRun(stage, decision.reasons);
       case 'skip':
         this.outputs.set(stage.name, decision.outputHash);
         this.done.set(stage.name, 'skipped');
@@ -356,6 +358,14 @@ class Run {
     this.counts[status]++;
     this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reasons, ...(state ? { state } : {}), ...(from ? { from } : {}) });
     return 'ok';
+  }
+
+  /** Planned not to run (an upstream stage outside the selection has never run): nothing downstream of it runs either. */
+  private notRun(stage: Stage, reasons: Reason[]): 'failed' {
+    this.failed = true;
+    this.counts['not-run']++;
+    this.reporter.finish({ type: 'stage', stage: stage.name, status: 'not-run', ms: 0, reasons });
+    return 'failed';
   }
 
   private fail(stage: Stage, started: number, why: string | Reason[], extra: { log?: string; tail?: string[] } = {}): 'failed' {
