@@ -4,9 +4,11 @@
  * Each stage appends its name to ran.log, so what ran is read from the side channel, not from pipe's own words.
  */
 import { describe, expect, test } from 'vitest';
-import { expectExit, ok, projectsRemovedAfterAll, stageEvents, statuses, type TestProject } from '../helpers/pipe-project.js';
+import { expectExit, ok, projectsRemovedAfterAll, stageEvents, statuses, summary, type TestProject } from '../helpers/pipe-project.js';
 
 const project = projectsRemovedAfterAll();
+/** Waits out the no-op fast path's racy window (100 ms): only then may it answer at all. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 /** a -> b -> c -> d, and side (on its own) */
 const CHAIN = `version: 1
@@ -114,5 +116,26 @@ stages:
     expect(p.read('report.txt')).toBe('10:05\n');
     const status = ok(await p.pipe(['status']));
     expect((JSON.parse(status.stdout) as { stages: { name: string; state: string }[] }).stages[0]).toMatchObject({ name: 'clock', state: 'stale' });
+  });
+
+  test('the no-op fast path never answers for it (and does once it is gone)', async () => {
+    // a stage that keeps its output (persist) and rewrites it only when it changed leaves stats a snapshot could vouch for
+    const KEEPING = CLOCK.replace('cat now.txt > clock.txt', '(cmp -s now.txt clock.txt || cp now.txt clock.txt)')
+      .replace('    always_changed: true\n', '    always_changed: true\n    persist: true\n');
+    const p = project(KEEPING, { 'now.txt': '10:00\n' });
+    ok(await p.run());
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      const r = ok(await p.run());
+      expect(summary(r)?.fast).toBeUndefined();
+      expect(statuses(r).clock).toBe('ran');
+    }
+    p.pipeline(KEEPING.replace('    always_changed: true\n', ''));
+    let answered = false;
+    for (let i = 0; i < 6 && !answered; i++) {
+      await settle();
+      answered = summary(ok(await p.run()))?.fast === true;
+    }
+    expect(answered).toBe(true);
   });
 });
