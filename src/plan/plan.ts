@@ -41,7 +41,8 @@ type Outcome =
   | { kind: 'known'; outputHash: string; restored?: OutputRecord[] }
   | { kind: 'will-change' }
   | { kind: 'failed'; cause: string }
-  | { kind: 'outside' };
+  /** an upstream stage outside the plan has never run (`stage`: which one), so nothing makes what this needs */
+  | { kind: 'outside'; stage: string };
 
 export class Planner {
   private readonly escapes: EscapeCheck;
@@ -96,7 +97,7 @@ export class Planner {
     const waiting: string[] = [];
     for (const u of ups) {
       const o = outcomes.get(u) ?? this.recorded(u);
-      if (o.kind === 'outside') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-outside', subject: u }] }, upstream };
+      if (o.kind === 'outside') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-outside', subject: o.stage }] }, upstream };
       if (o.kind === 'failed') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-failed', subject: o.cause }] }, upstream };
       if (o.kind === 'will-change') waiting.push(u);
       else upstream[u] = o.outputHash;
@@ -114,7 +115,7 @@ export class Planner {
    */
   private recorded(name: string): Outcome {
     const hash = this.ctx.records.stage(name)?.outputHash;
-    return hash === undefined ? { kind: 'outside' } : { kind: 'known', outputHash: hash };
+    return hash === undefined ? { kind: 'outside', stage: name } : { kind: 'known', outputHash: hash };
   }
 
   /**
@@ -148,7 +149,11 @@ function outcomeOf(plan: StagePlan): Outcome {
     case 'restore': return { kind: 'known', outputHash: d.from.outputHash, restored: d.from.outs };
     case 'run': return { kind: 'will-change' };
     case 'fail': return { kind: 'failed', cause: plan.name };
-    case 'not-run': return { kind: 'failed', cause: d.reasons[0]?.subject ?? plan.name };
+    case 'not-run': {
+      const first = d.reasons[0];
+      if (first?.kind === 'upstream-outside' && first.subject) return { kind: 'outside', stage: first.subject };
+      return { kind: 'failed', cause: first?.subject ?? plan.name };
+    }
   }
 }
 

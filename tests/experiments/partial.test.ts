@@ -76,6 +76,7 @@ describe('--until, --from, --downstream', () => {
     expect(c.status).toBe('failed');
     expect(c.notRun).toBe(true);
     expect(c.reason).toContain("upstream stage 'b' has never run and is outside the selection");
+    expect(stageEvents(r).d!.reason).toContain("upstream stage 'b' has never run"); // said as it is, not as a failure
     expect(p.lines('ran.log')).toEqual([]);
   });
 
