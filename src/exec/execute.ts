@@ -104,7 +104,9 @@ class Run {
   }
 
   blocked({ name, cause }: BlockedReport): void {
-    const reason: Reason = this.opts.signal.aborted ? { kind: 'interrupted' } : cause ? { kind: 'upstream-failed', subject: cause } : { kind: 'stopped' };
+    const planned = this.plans.get(name)?.decision;
+    const outside = planned?.action === 'not-run' && planned.reasons[0]?.kind === 'upstream-outside' ? planned.reasons[0] : undefined;
+    const reason: Reason = this.opts.signal.aborted ? { kind: 'interrupted' } : outside ?? (cause ? { kind: 'upstream-failed', subject: cause } : { kind: 'stopped' });
     this.counts['not-run']++;
     this.reporter.finish({ type: 'stage', stage: name, status: 'not-run', ms: 0, reasons: [reason] });
   }
