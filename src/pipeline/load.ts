@@ -57,6 +57,9 @@ export interface LoadResult {
   rawStages: RawPipeline['stages'];
 }
 
+/** Checked before the combinations are built: a few short lists multiply into more stages than memory holds. */
+const MAX_MATRIX = 1_000_000;
+
 const DEFAULT_CACHE = { hf_home: '.cache/huggingface', torch_home: '.cache/torch', mlx_home: '.cache/mlx' };
 
 export function loadPipeline(opts: LoadOptions): LoadResult {
@@ -299,6 +302,11 @@ class Loader {
         return undefined;
       }
       lists[key] = resolved;
+    }
+    const combinations = Object.values(lists).reduce((n, list) => n * list.length, 1);
+    if (combinations > MAX_MATRIX) {
+      this.errors.push(errorAt(this.src, ['stages', name, 'matrix'], `matrix gives ${combinations.toLocaleString('en')} combinations; at most ${MAX_MATRIX.toLocaleString('en')} stages come from one matrix`, true));
+      return undefined;
     }
     return lists;
   }

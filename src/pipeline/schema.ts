@@ -52,7 +52,7 @@ export const stageSchema = z.strictObject({
     z.string().regex(VAR_NAME, 'a var name'),
     z.strictObject({ csv: nonEmptyString.describe('a CSV sample sheet: one stage per row, ${item.COLUMN}') }),
     z.strictObject({ tsv: nonEmptyString.describe('a TSV sample sheet: one stage per row, ${item.COLUMN}') }),
-  ]).optional().describe('one stage per item of this var (a path, glob, list, or list of maps), or per row of {csv: FILE} / {tsv: FILE}'),
+  ], { error: 'expected a var name, {csv: FILE} or {tsv: FILE} (a sample sheet)' }).optional().describe('one stage per item of this var (a path, glob, list, or list of maps), or per row of {csv: FILE} / {tsv: FILE}'),
   matrix: z.record(z.string().regex(MATRIX_KEY, 'a key of letters, digits, _ or -'),
     z.union([z.array(z.unknown()).min(1, 'must list at least one value'), z.string().regex(/^\$\{[^}]+\}$/, 'a list, or one ${reference} to a list')]))
     .optional().describe('one stage per combination of these named lists, ${item.KEY} (as DVC\'s matrix)'),
