@@ -147,6 +147,16 @@ stages:
     expect(p.read('al/A.txt')).toBe('a "quoted", name.fq\n'); // nothing was touched
   });
 
+  test('a foreach of another form says which forms it takes; a matrix too large is refused before it is built', async () => {
+    const p = project(PIPELINE.replace('{tsv: samples.tsv}', '{csvv: samples.tsv}'));
+    let r = expectExit(await p.pipe(['validate'], { json: false }), 2);
+    expect(r.stderr).toContain('pipeline.yaml:4:14: stages.align.foreach: expected a var name, {csv: FILE} or {tsv: FILE}');
+    const values = JSON.stringify([...Array(101).keys()]);
+    p.pipeline(`version: 1\nstages:\n  t:\n    matrix: {a: ${values}, b: ${values}, c: ${values}}\n    cmd: echo \${item.a}\n`);
+    r = expectExit(await p.pipe(['validate'], { json: false }), 2);
+    expect(r.stderr).toContain('pipeline.yaml:4:5: matrix gives 1,030,301 combinations; at most 1,000,000');
+  });
+
   test('a missing sheet, or one outside the project, is an error at the foreach line', async () => {
     const p = project(PIPELINE);
     let r = expectExit(await p.pipe(['validate'], { json: false }), 2);
