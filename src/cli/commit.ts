@@ -141,8 +141,9 @@ async function hashOutputs(engine: EngineContext, stage: Stage, progress?: (line
   const outs: OutputRecord[] = [];
   for (const out of stage.outs) {
     const abs = absolute(engine, out);
-    const size = lstatSync(abs).size;
-    if (size >= LARGE && !engine.stats.peek(abs)) progress?.(`hashing ${out} (${bytes(size)}) ...`);
+    const st = lstatSync(abs);
+    // a folder's size is known only once it is read: say it is being read
+    if ((st.isDirectory() || st.size >= LARGE) && !engine.stats.peek(abs)) progress?.(`hashing ${out}${st.isDirectory() ? '/' : ` (${bytes(st.size)})`} ...`);
     const h = await engine.stats.hash(abs);
     outs.push({ path: out, kind: h.kind, hash: h.hash, size: h.size, ...(h.exec ? { exec: true } : {}) });
   }
