@@ -18,6 +18,9 @@ export class ItemsError extends Error {}
 
 type Row = Record<string, unknown>;
 
+/** A row of a table (a sheet, a list of maps) is named by its first value, else by all its values. */
+export const TABLE_NAMINGS = [(row: Row) => [Object.values(row)[0]], (row: Row) => Object.values(row)];
+
 export function foreachItems(root: string, value: unknown, varName: string): ForeachItem[] {
   const entries = Array.isArray(value) ? value : [value];
   const items: string[] = [];
@@ -41,7 +44,7 @@ export function foreachItems(root: string, value: unknown, varName: string): For
   }
   if (items.length === 0 && rows.length === 0) throw new ItemsError(`var '${varName}' is an empty list`);
   if (items.length && rows.length) throw new ItemsError(`var '${varName}' mixes maps with paths or words: make every item a map (a table), or none`);
-  if (rows.length) return rowItems(rows, (row) => [Object.values(row)[0]]);
+  if (rows.length) return rowItems(rows, TABLE_NAMINGS);
   return [...new Set(items)].map((item) => ({ item, job: jobKey(item) }));
 }
 
@@ -51,23 +54,31 @@ export function matrixItems(matrix: Record<string, unknown[]>): ForeachItem[] {
   for (const [key, values] of Object.entries(matrix)) {
     combinations = combinations.flatMap((c) => values.map((v) => Object.assign(Object.create(null), c, { [key]: v })));
   }
-  return rowItems(combinations, (row) => Object.values(row));
+  return rowItems(combinations, [(row) => Object.values(row)]);
 }
 
-/** The rows of a table as items: identical rows once; each named by its values, or by a hash when they make no safe or unique name. */
-export function rowItems(rows: Row[], nameParts: (row: Row) => unknown[]): ForeachItem[] {
+/**
+ * The rows of a table as items: identical rows once. Each is named by the first of `namings` that gives it a
+ * safe name no other row gets (a sample sheet: its first column, else all its values: `A-1`, `A-2`), else by a
+ * slug of its values plus a hash.
+ */
+export function rowItems(rows: Row[], namings: ((row: Row) => unknown[])[]): ForeachItem[] {
   const unique = new Map<string, Row>();
   for (const row of rows) {
     const text = stableStringify(row);
     if (!unique.has(text)) unique.set(text, row);
   }
-  const named = [...unique].map(([text, row]) => ({ text, row, name: readableName(nameParts(row)) }));
-  const count = new Map<string, number>();
-  for (const { name } of named) if (name !== undefined) count.set(name, (count.get(name) ?? 0) + 1);
-  return named.map(({ text, row, name }) => ({
-    item: row,
-    job: name !== undefined && count.get(name) === 1 ? name : hashedName(nameParts(row), text),
-  }));
+  const entries = [...unique];
+  const jobs = new Array<string | undefined>(entries.length);
+  for (const naming of namings) {
+    const names = entries.map(([, row], i) => (jobs[i] === undefined ? readableName(naming(row)) : undefined));
+    const taken = new Map<string, number>();
+    for (const name of [...names, ...jobs]) if (name !== undefined) taken.set(name, (taken.get(name) ?? 0) + 1);
+    names.forEach((name, i) => {
+      if (name !== undefined && taken.get(name) === 1) jobs[i] = name;
+    });
+  }
+  return entries.map(([text, row], i) => ({ item: row, job: jobs[i] ?? hashedName(namings[0]!(row), text) }));
 }
 
 const SAFE_JOB = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;

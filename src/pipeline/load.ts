@@ -9,7 +9,7 @@ import {
 } from './interpolate.js';
 import { resolveGroups } from './groups.js';
 import { findGroupCycle } from './group-cycles.js';
-import { foreachItems, hasGlobItems, ItemsError, matrixItems, rowItems, type ForeachItem } from './items.js';
+import { foreachItems, hasGlobItems, ItemsError, matrixItems, rowItems, TABLE_NAMINGS, type ForeachItem } from './items.js';
 import { parseSheet, SheetError } from './sample-sheet.js';
 import { stableStringify } from '../util/stable-json.js';
 import { isGlob, isPlainRelative, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
@@ -269,7 +269,7 @@ class Loader {
     if (typeof raw.foreach !== 'string') {
       const sheet = this.sheetOf(name, raw.foreach);
       const rows = sheet && this.sheetRows(sheet);
-      return rows ? { items: rowItems(rows, (row) => [Object.values(row)[0]]), identity: `${sheet!.kind}:${sheet!.rel}`, globbed: false } : 'invalid';
+      return rows ? { items: rowItems(rows, TABLE_NAMINGS), identity: `${sheet!.kind}:${sheet!.rel}`, globbed: false } : 'invalid';
     }
     const at = ['stages', name, 'foreach'];
     if (!(raw.foreach in this.vars)) {

@@ -128,6 +128,20 @@ stages:
     expect(p.read('al/C.txt')).toBe('data/c,1.fq\n');
   });
 
+  test('rows sharing a first column are named by all their values (sample and unit), a hash only when that clashes too', async () => {
+    const p = project(`version: 1
+stages:
+  x:
+    foreach: {csv: units.csv}
+    cmd: echo \${item.sample} \${item.unit}
+`, { 'units.csv': 'sample,unit\nA,1\nA,2\nB,1\nA,1\n' });
+    expect(await stageNames(p)).toEqual(['x@A-1', 'x@A-2', 'x@B']); // the repeated row counts once
+    p.write('units.csv', 'sample,unit\nA,1\nA,2\nA-1,x\n');
+    const names = await stageNames(p);
+    expect(names.slice(1)).toEqual(['x@A-2', 'x@A-1']);
+    expect(names[0]).toMatch(/^x@a-[0-9a-f]{8}$/);
+  });
+
   test('a CSV sheet with quoted fields; a malformed one names the sheet, its line and column', async () => {
     const p = project(PIPELINE.replaceAll('{tsv: samples.tsv}', '{csv: samples.csv}'), {
       'samples.csv': 'sample,fastq\nA,"a ""quoted"", name.fq"\n',
