@@ -50,6 +50,9 @@ function program(shorthands: string): Command {
     .option('--remote-cache-read-only', 'restore from the team cache, never upload to it')
     .option('--sweep <KEY=V1,V2,...>', 'run every combination of these values of vars, one run each, then come back to the base values; repeatable (a grid)', collect, [])
     .option('--profile <FILE>', 'write a Chrome trace of the run (one lane per worker slot) to FILE')
+    .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
+    .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
+    .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   const metrics = cli.command('metrics').description('the values of the declared metrics: files, now or against an earlier run');
@@ -102,6 +105,9 @@ function program(shorthands: string): Command {
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
     .argument('[TARGET...]')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
+    .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
+    .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./status.js')).statusCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('explain'), shorthands)
@@ -148,6 +154,15 @@ function program(shorthands: string): Command {
     .option('--orphans', 'instead: remove outputs an earlier run wrote that no stage declares any more, and forget their records')
     .option('-n, --dry-run', 'list what would be removed; remove nothing')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./clean.js')).cleanCommand(targets, opts, globals(cmd)));
+
+  withShorthands(cli.command('commit'), shorthands)
+    .description("record the stages' current outputs as their result for their current key, without running them (adopt work already done)")
+    .usage('[options] STAGE...')
+    .argument('<STAGE...>', 'stages, groups, templates or globs')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('-y, --yes', 'record without asking')
+    .option('-n, --dry-run', 'show what would be recorded; record nothing')
+    .action(async (words: string[], opts, cmd: Command) => (await import('./commit.js')).commitCommand(words, opts, globals(cmd)));
 
   cli.command('gc')
     .description('drop cache objects that no current stage record refers to')

@@ -45,6 +45,9 @@ export interface RunOptions {
   sweep?: string[];
   /** write the run's Chrome trace to this file */
   profile?: string;
+  from?: string[];
+  until?: string[];
+  downstream?: boolean;
 }
 
 /** What one run is, for its entry in the run history. */
@@ -82,7 +85,7 @@ export async function selectRun(words: string[], opts: RunOptions, globals: Glob
   if (opts.profile !== undefined) checkTraceFile(opts.profile, project);
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
-  const order = selectStages(project, effectiveTargets);
+  const order = selectStages(project, effectiveTargets, opts);
   const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
   // --force alone forces the named targets themselves (like snakemake --force), not what is upstream of
   // them; with no target at all it forces every stage (like dvc repro --force)
@@ -237,14 +240,14 @@ function outputsSummary(project: Project, requested: string[]): string | undefin
 
 /**
  * Every selected stage is up to date now: leave the stat snapshot the next identical command checks before
- * loading anything (src/cli/fast-noop.ts). Not for what a stat cannot vouch for: globs, fetched models.
+ * loading anything (src/cli/fast-noop.ts). Not for what a stat cannot vouch for: globs, fetched models, stages that run every time.
  * It vouches with the stats under which this run hashed each dep and output, never with fresh ones.
  */
 function snapshotForNoop(project: Project, engine: EngineContext, order: string[], outputsNote: string | undefined): void {
   const words = fastPathWords(process.argv);
   if (!words || project.globbed) return;
   const stages = order.map((n) => project.stages.get(n)!);
-  if (stages.some((s) => s.fetch || s.deps.some(isGlob))) return;
+  if (stages.some((s) => s.fetch || s.alwaysChanged || s.deps.some(isGlob))) return;
   const hashed = hashedStats(engine, stages.flatMap((s) => [...s.deps, ...s.outs]));
   const imports = importStats(project);
   if (!hashed || !imports) return;

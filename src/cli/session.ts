@@ -1,10 +1,10 @@
 /** Opening the project for a command: the pipeline file, --set values and the pipeline's own shorthands. */
-import { matchTargets, defaultTargets, withUpstream } from '../graph/select.js';
+import { matchTargets, defaultTargets, hasPart, selectPart, withUpstream, type PartOfGraph } from '../graph/select.js';
 import { findPipelineFile, openProject, type Project } from '../project.js';
 import { UserError } from '../util/errors.js';
 import { applyShorthands, parseSets, type GlobalOptions } from './options.js';
 
-const RUN_OPTIONS = ['--set', '--sweep', '--profile', '--jobs', '--dry-run', '--force', '--keep-going', '--offline', '--no-network', '--watch', '--json', '--quiet', '--verbose', '--file'];
+const RUN_OPTIONS = ['--set', '--sweep', '--profile', '--jobs', '--dry-run', '--force', '--keep-going', '--offline', '--no-network', '--watch', '--from', '--until', '--downstream', '--json', '--quiet', '--verbose', '--file'];
 
 export async function open(globals: GlobalOptions, setOptions: string[] = []): Promise<Project> {
   const file = findPipelineFile(globals.file);
@@ -43,9 +43,10 @@ export function oneStage(project: Project, targets: string[], command: string): 
   return chosen[0]!;
 }
 
-/** The targets and everything upstream, in topological order. */
-export function selectStages(project: Project, targets: string[]): string[] {
+/** The targets and everything upstream (or the part --from/--until/--downstream cut out), in topological order. */
+export function selectStages(project: Project, targets: string[], part: PartOfGraph = {}): string[] {
   const g = project.selectable;
+  if (hasPart(part)) return selectPart(targets, g, part);
   const chosen = matchTargets(targets.length ? targets : defaultTargets(g), g);
   return withUpstream(chosen, g);
 }

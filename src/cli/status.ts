@@ -1,13 +1,14 @@
 /** pipe status: fresh, stale (with reasons), never-run, missing-outputs. */
+import type { PartOfGraph } from '../graph/select.js';
 import { paint } from '../report/format.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { stageStates, type DisplayState } from './states.js';
 
-export async function statusCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
+export async function statusCommand(targets: string[], opts: { set: string[] } & PartOfGraph, globals: GlobalOptions): Promise<void> {
   const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
   targets = chosen;
-  const states = await stageStates(project, selectStages(project, targets));
+  const states = await stageStates(project, selectStages(project, targets, opts));
   if (globals.json) {
     process.stdout.write(JSON.stringify({ stages: states }) + '\n');
     return;

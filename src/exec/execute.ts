@@ -27,7 +27,7 @@ import { redactorFor } from '../report/redact.js';
 import { ProcessRegistry } from '../state/recover.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 import { ObjectUnavailable } from '../state/objects.js';
-import { StorageError, isStorageFailure } from '../util/errors.js';
+import { remember, saveState, storeOutputs } from './record-outputs.js';
 
 export interface ExecuteOptions {
   jobs: number;
@@ -105,7 +105,9 @@ class Run {
   }
 
   blocked({ name, cause }: BlockedReport): void {
-    const reason: Reason = this.opts.signal.aborted ? { kind: 'interrupted' } : cause ? { kind: 'upstream-failed', subject: cause } : { kind: 'stopped' };
+    const planned = this.plans.get(name)?.decision;
+    const outside = planned?.action === 'not-run' && planned.reasons[0]?.kind === 'upstream-outside' ? planned.reasons[0] : undefined;
+    const reason: Reason = this.opts.signal.aborted ? { kind: 'interrupted' } : outside ?? (cause ? { kind: 'upstream-failed', subject: cause } : { kind: 'stopped' });
     this.counts['not-run']++;
     this.reporter.finish({ type: 'stage', stage: name, status: 'not-run', ms: 0, reasons: [reason] });
   }
@@ -113,6 +115,7 @@ class Run {
   /** The planned decision, unless an upstream stage changed something in this run: then a fresh one. */
   private async currentPlan(stage: Stage): Promise<StagePlan> {
     const planned = this.plans.get(stage.name)!;
+    if (planned.decision.action === 'not-run') return planned; // nothing this run does can change that
     const ups = this.ctx.project.graph.upstream[stage.name] ?? [];
     const unchanged = planned.inputs !== undefined && ups.every((u) => this.done.get(u) !== 'changed' && (this.outputs.get(u) ?? planned.upstream[u]) === planned.upstream[u]);
     if (unchanged) return planned;
@@ -123,8 +126,9 @@ class Run {
     const decision = plan.decision;
     switch (decision.action) {
       case 'fail':
-      case 'not-run':
         return this.fail(stage, started, decision.reasons);
+      case 'not-run':
+        return this.notRun(stage, decision.reasons);
       case 'skip':
         this.outputs.set(stage.name, decision.outputHash);
         this.done.set(stage.name, 'skipped');
@@ -133,7 +137,7 @@ class Run {
         const inputs = plan.inputs!;
         const unavailable = undeclaredOutputs(stage, decision.from.outs) ?? (await this.restore(stage, decision.from.outs));
         if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== IN_CACHE), unavailable], started);
-        await this.remember(recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
+        await remember(this.ctx, recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
         this.outputs.set(stage.name, decision.from.outputHash);
         this.done.set(stage.name, 'changed');
         return this.finish(stage, 'restored', started, decision.reasons, decision.state, decision.from.from);
@@ -155,7 +159,7 @@ class Run {
       this.reporter.start(stage.name, reasons);
       if (stage.fetch) {
         const outputHash = await runFetchStage(this.fetchContext, stage);
-        await this.remember(recordOf(stage, inputs, [], outputHash, Date.now() - began));
+        await remember(this.ctx, recordOf(stage, inputs, [], outputHash, Date.now() - began));
         this.produced(stage, outputHash);
         return this.finish(stage, 'ran', began, reasons);
       }
@@ -219,10 +223,10 @@ class Run {
     }
     const unwritten = this.unwrittenOutputs(stage);
     if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: readLogTail(logFile) });
-    const outs = await this.storeOutputs(stage);
+    const outs = await storeOutputs(this.ctx, stage);
     const outputHash = outputDigest(outs);
     this.aside.markDone(setAside);
-    await this.remember(recordOf(stage, inputs, outs, outputHash, Date.now() - began));
+    await remember(this.ctx, recordOf(stage, inputs, outs, outputHash, Date.now() - began));
     progress.recorded = true;
     this.produced(stage, outputHash);
     this.dropSetAside(setAside);
@@ -324,23 +328,6 @@ class Run {
     return stage.outs.filter((out) => !lstatSync(absolute(this.ctx, out), { throwIfNoEntry: false }));
   }
 
-  private async storeOutputs(stage: Stage): Promise<OutputRecord[]> {
-    const outs: OutputRecord[] = [];
-    for (const out of stage.outs) {
-      const abs = absolute(this.ctx, out);
-      const h = await this.ctx.stats.hash(abs);
-      await this.ctx.objects.put(abs, h, out);
-      outs.push({ path: out, kind: h.kind, hash: h.hash, size: h.size, ...(h.exec ? { exec: true } : {}) });
-    }
-    return outs;
-  }
-
-  /** The stage's record, and its outputs in the run-cache under its key. */
-  private async remember(rec: StageRecord): Promise<void> {
-    this.ctx.records.record(rec);
-    await this.ctx.runCache.put({ key: rec.key, outs: rec.outs, outputHash: rec.outputHash });
-  }
-
   private async dropDamaged(stage: Stage, out: OutputRecord, reasons: Reason[]): Promise<void> {
     await this.ctx.objects.dropDamaged(out);
     this.reporter.note(`pipe: ${stage.name}: ${reasonText(reasons[reasons.length - 1]!)}`);
@@ -382,25 +369,20 @@ class Run {
     return 'ok';
   }
 
+  /** Planned not to run (an upstream stage outside the selection has never run): nothing downstream of it runs either. */
+  private notRun(stage: Stage, reasons: Reason[]): 'failed' {
+    this.failed = true;
+    this.counts['not-run']++;
+    this.reporter.finish({ type: 'stage', stage: stage.name, status: 'not-run', ms: 0, reasons });
+    return 'failed';
+  }
+
   private fail(stage: Stage, started: number, why: string | Reason[], extra: { log?: string; tail?: string[] } = {}): 'failed' {
     this.failed = true;
     this.counts.failed++;
     const reasons = typeof why === 'string' ? [errorReason(why)] : why;
     this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reasons, ...extra });
     return 'failed';
-  }
-}
-
-/** Records first (they are the state); the caches after, each failure said with the file it concerns. */
-function saveState(ctx: EngineContext): void {
-  ctx.records.close();
-  ctx.local.runs.close();
-  ctx.local.objects.save();
-  try {
-    ctx.stats.save();
-  } catch (err) {
-    if (isStorageFailure(err)) throw new StorageError(`could not save the stat cache ${path.relative(process.cwd(), path.join(ctx.project.stateDir, 'stat-cache'))}`, err);
-    throw err;
   }
 }
 

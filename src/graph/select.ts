@@ -148,3 +148,54 @@ export function affectedPart(order: string[], upstream: Record<string, string[]>
   }
   return upstreamClosure(hit, order, upstream);
 }
+
+/** Running part of the graph: Snakemake's --until, DVC's --downstream, and --from (a stage and what follows it). */
+export interface PartOfGraph {
+  /** only these stages and what is downstream of them */
+  from?: string[];
+  /** only these stages and what is upstream of them */
+  until?: string[];
+  /** the targets and what is downstream of them, not what is upstream */
+  downstream?: boolean;
+}
+
+export function hasPart(part: PartOfGraph): boolean {
+  return !!(part.from?.length || part.until?.length || part.downstream);
+}
+
+/**
+ * The stages a run with targets and --from/--until/--downstream brings up to date, in topological order.
+ * Without targets, the part is cut from the whole graph (not only the default group), so `--from asr` runs
+ * asr and everything after it. What is cut off upstream is taken as it was recorded.
+ */
+export function selectPart(targets: string[], g: Selectable, part: PartOfGraph): string[] {
+  const chosen = targets.length ? matchTargets(targets, g) : hasPart(part) ? g.names : matchTargets(defaultTargets(g), g);
+  let selected = new Set(part.downstream ? downstreamClosure(chosen, g) : withUpstream(chosen, g));
+  if (part.from?.length) selected = intersect(selected, downstreamClosure(matchFlag('--from', part.from, g), g), '--from', part.from);
+  if (part.until?.length) selected = intersect(selected, withUpstream(matchFlag('--until', part.until, g), g), '--until', part.until);
+  return g.names.filter((n) => selected.has(n));
+}
+
+function matchFlag(flag: string, names: string[], g: Selectable): string[] {
+  try {
+    return matchTargets(names, g);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${flag} ${names.join(' ')}: ${err.message}`, err.exitCode);
+    throw err;
+  }
+}
+
+function intersect(selected: Set<string>, part: string[], flag: string, names: string[]): Set<string> {
+  const result = new Set(part.filter((n) => selected.has(n)));
+  if (result.size === 0) throw new UserError(`${flag} ${names.join(' ')}: no stage of the selection is ${flag === '--from' ? 'at or downstream of' : 'at or upstream of'} it; check the targets (see 'pipe graph')`);
+  return result;
+}
+
+/** `names` and everything downstream of them: one pass over the topological order. */
+function downstreamClosure(names: string[], g: Selectable): string[] {
+  const hit = new Set(names);
+  for (const name of g.names) {
+    if (!hit.has(name) && (g.upstream[name] ?? []).some((u) => hit.has(u))) hit.add(name);
+  }
+  return g.names.filter((n) => hit.has(n));
+}

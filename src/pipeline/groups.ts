@@ -91,7 +91,7 @@ function foreachScopes(input: GroupsInput, key: string, group: RawGroup): Scope[
     return Object.entries(value).map(([k, item]) => ({ bindings: { key: k, item }, label: ` for ${group.foreach}.${k}` }));
   }
   try {
-    return foreachItems(input.root, value, group.foreach).map(({ item, job }) => ({ bindings: { item, job }, label: ` for '${item}'` }));
+    return foreachItems(input.root, value, group.foreach).map(({ item, job }) => ({ bindings: { item, job }, label: ` for '${typeof item === 'string' ? item : job}'` }));
   } catch (err) {
     if (!(err instanceof ItemsError)) throw err;
     input.errors.push(errorAt(input.src, at, err.message.replace('a path, a glob or a list of them', 'a map, a list, a path or a glob')));

@@ -9,7 +9,9 @@ import {
 } from './interpolate.js';
 import { resolveGroups } from './groups.js';
 import { findGroupCycle } from './group-cycles.js';
-import { foreachItems, hasGlobItems, ItemsError } from './items.js';
+import { foreachItems, hasGlobItems, ItemsError, matrixItems, rowItems, TABLE_NAMINGS, type ForeachItem } from './items.js';
+import { parseSheet, SheetError } from './sample-sheet.js';
+import { stableStringify } from '../util/stable-json.js';
 import { isGlob, isPlainRelative, isWithinFolder, PathEscapeError, projectPath } from './paths.js';
 import { parseMemory } from './memory.js';
 import { attachPools } from './pools.js';
@@ -54,6 +56,9 @@ export interface LoadResult {
   /** each stage's definition as read from the file (before interpolation) */
   rawStages: RawPipeline['stages'];
 }
+
+/** Checked before the combinations are built: a few short lists multiply into more stages than memory holds. */
+const MAX_MATRIX = 1_000_000;
 
 const DEFAULT_CACHE = { hf_home: '.cache/huggingface', torch_home: '.cache/torch', mlx_home: '.cache/mlx' };
 
@@ -231,6 +236,8 @@ class Loader {
   private reused(name: string, raw: RawStage): Stage[] | undefined {
     const stages = this.unchanged.get(name);
     if (!stages) return undefined;
+    // the sheet stays an input of the compile (an edit of it must recompile), though its rows are not read again
+    if (raw.foreach !== undefined && typeof raw.foreach !== 'string') this.sheetOf(name, raw.foreach);
     const { line, col } = this.stagePosition(name);
     for (const stage of stages) {
       stage.needs = raw.needs ?? [];
@@ -240,26 +247,97 @@ class Loader {
   }
 
   private expand(name: string, raw: RawStage): Stage[] {
-    if (!raw.foreach) return this.stage(name, raw, lookupIn([this.vars])).map((s) => s);
+    const over = this.itemsOf(name, raw);
+    if (over === 'none') return this.stage(name, raw, lookupIn([this.vars]));
+    if (over === 'invalid') return [];
+    return over.items.flatMap(({ item, job }) => {
+      if (over.globbed) this.globItems.set(`${name}@${job}`, String(item).replace(/^\.\//, ''));
+      return this.stage(`${name}@${job}`, raw, lookupIn([{ item, job }, this.vars]), { job, template: name, foreach: over.identity });
+    });
+  }
+
+  /** What a stage is expanded over: a var, a sample sheet or a matrix; 'invalid' once the error is recorded. */
+  private itemsOf(name: string, raw: RawStage): { items: ForeachItem[]; identity: string; globbed: boolean } | 'none' | 'invalid' {
+    if (raw.foreach !== undefined && raw.matrix !== undefined) {
+      this.errors.push(errorAt(this.src, ['stages', name, 'matrix'], `stage '${name}' has both foreach and matrix; use one (a matrix is a foreach over every combination)`, true));
+      return 'invalid';
+    }
+    if (raw.matrix !== undefined) {
+      const lists = this.matrixLists(name, raw.matrix);
+      return lists ? { items: matrixItems(lists), identity: `matrix:${stableStringify(lists)}`, globbed: false } : 'invalid';
+    }
+    if (raw.foreach === undefined) return 'none';
+    if (typeof raw.foreach !== 'string') {
+      const sheet = this.sheetOf(name, raw.foreach);
+      const rows = sheet && this.sheetRows(sheet);
+      return rows ? { items: rowItems(rows, TABLE_NAMINGS), identity: `${sheet!.kind}:${sheet!.rel}`, globbed: false } : 'invalid';
+    }
+    const at = ['stages', name, 'foreach'];
     if (!(raw.foreach in this.vars)) {
-      this.errors.push(errorAt(this.src, ['stages', name, 'foreach'], `unknown var '${raw.foreach}'${didYouMean(raw.foreach, Object.keys(this.vars))}`));
-      return [];
+      this.errors.push(errorAt(this.src, at, `unknown var '${raw.foreach}'${didYouMean(raw.foreach, Object.keys(this.vars))}`));
+      return 'invalid';
     }
     const value = this.vars[raw.foreach];
-    let items;
     try {
-      items = foreachItems(this.root, value, raw.foreach);
+      const items = foreachItems(this.root, value, raw.foreach);
+      const globbed = hasGlobItems(value);
+      this.globbed ||= globbed;
+      return { items, identity: raw.foreach, globbed };
     } catch (err) {
       if (!(err instanceof ItemsError)) throw err;
-      this.errors.push(errorAt(this.src, ['stages', name, 'foreach'], err.message));
-      return [];
+      this.errors.push(errorAt(this.src, at, err.message));
+      return 'invalid';
     }
-    const globbed = hasGlobItems(value);
-    this.globbed ||= globbed;
-    return items.flatMap(({ item, job }) => {
-      if (globbed) this.globItems.set(`${name}@${job}`, item.replace(/^\.\//, ''));
-      return this.stage(`${name}@${job}`, raw, lookupIn([{ item, job }, this.vars]), { job, template: name });
-    });
+  }
+
+  /** Each key's list of values (a literal list, or a `${reference}` to one), interpolated. */
+  private matrixLists(name: string, matrix: NonNullable<RawStage['matrix']>): Record<string, unknown[]> | undefined {
+    const lists: Record<string, unknown[]> = Object.create(null);
+    for (const [key, value] of Object.entries(matrix)) {
+      const at: YamlPath = ['stages', name, 'matrix', key];
+      const errorsBefore = this.errors.length;
+      const resolved = this.interpolateDeep(value, lookupIn([this.vars]), at);
+      if (this.errors.length > errorsBefore) return undefined;
+      if (!Array.isArray(resolved) || resolved.length === 0) {
+        this.errors.push(errorAt(this.src, at, `matrix ${key}: ${JSON.stringify(value)} is ${Array.isArray(resolved) ? 'an empty list' : `not a list (${JSON.stringify(resolved)})`}; a matrix key needs a list of values`));
+        return undefined;
+      }
+      lists[key] = resolved;
+    }
+    const combinations = Object.values(lists).reduce((n, list) => n * list.length, 1);
+    if (combinations > MAX_MATRIX) {
+      this.errors.push(errorAt(this.src, ['stages', name, 'matrix'], `matrix gives ${combinations.toLocaleString('en')} combinations; at most ${MAX_MATRIX.toLocaleString('en')} stages come from one matrix`, true));
+      return undefined;
+    }
+    return lists;
+  }
+
+  /** The sample sheet a `foreach: {csv: FILE}` or `{tsv: FILE}` names, project-relative; it becomes an input of the compile. */
+  private sheetOf(name: string, spec: Exclude<RawStage['foreach'], string | undefined>): Sheet | undefined {
+    const kind = 'csv' in spec ? 'csv' : 'tsv';
+    const file = 'csv' in spec ? spec.csv : spec.tsv;
+    const at: YamlPath = ['stages', name, 'foreach', kind];
+    const rel = this.guardPath(this.guard(at, () => interpolateString(file, lookupIn([this.vars]), { budget: this.budget }), file), at);
+    if (rel === undefined) return undefined;
+    if (!this.imports.includes(rel)) this.imports.push(rel);
+    return { kind, rel, at };
+  }
+
+  private sheetRows(sheet: Sheet): Record<string, string>[] | undefined {
+    let text: string;
+    try {
+      text = decodeUtf8(readRegularFile(path.join(this.root, sheet.rel), { within: [this.root] }), sheet.rel);
+    } catch (err) {
+      if (err instanceof PipelineError) return void this.errors.push(err);
+      if (!(err instanceof UnreadableFileError)) throw err;
+      return void this.errors.push(errorAt(this.src, sheet.at, `cannot read the sample sheet '${sheet.rel}': ${err.message}`));
+    }
+    try {
+      return parseSheet(text, sheet.kind === 'csv' ? ',' : '\t').map((row) => row.values);
+    } catch (err) {
+      if (!(err instanceof SheetError)) throw err;
+      return void this.errors.push(new PipelineError(sheet.rel, err.line, err.col, `${err.message} (sample sheet, ${sheet.kind.toUpperCase()})`));
+    }
   }
 
   /** A glob foreach must not pick up what stages write (a.txt -> a.txt.up.txt -> a.txt.up.txt.up.txt ...). */
@@ -272,7 +350,7 @@ class Loader {
     });
   }
 
-  private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string } = {}): Stage[] {
+  private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string; foreach?: string } = {}): Stage[] {
     const at = ['stages', origin.template ?? name];
     const pos = this.stagePosition(origin.template ?? name);
     if (!raw.cmd === !raw.fetch) {
@@ -299,7 +377,8 @@ class Loader {
       log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, [...at, 'log']),
       job: origin.job,
       template: origin.template,
-      foreach: raw.foreach,
+      foreach: origin.foreach,
+      ...(raw.always_changed ? { alwaysChanged: true } : {}),
       loc: { file: pos.file, line: pos.line ?? 0, col: pos.col ?? 0 },
     };
     return [stage];
@@ -569,6 +648,14 @@ class Loader {
       return undefined;
     }
   }
+}
+
+interface Sheet {
+  kind: 'csv' | 'tsv';
+  /** project-relative */
+  rel: string;
+  /** where the pipeline names it */
+  at: YamlPath;
 }
 
 /** `p` is one of `dirs`, or lies inside one of them: looked up per ancestor, not per entry of `dirs`. */

@@ -5,6 +5,7 @@ import { LINK_MODES } from '../state/link-mode.js';
 
 export const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const MATRIX_KEY = /^[A-Za-z0-9_-]+$/;
 export const POOL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /** A group name may hold ${references} (resolved per foreach item); the result must be a STAGE_NAME. */
 const GROUP_NAME = /^([A-Za-z0-9_.:@-]|\$\{[^}]*\})+$/;
@@ -50,7 +51,15 @@ export const stageSchema = z.strictObject({
     mem: memory.optional(),
   }).optional(),
   network: z.boolean().optional().describe('false: run without network access'),
-  foreach: z.string().regex(VAR_NAME, 'a var name').optional().describe('one stage per item of this var (a path, glob or list)'),
+  foreach: z.union([
+    z.string().regex(VAR_NAME, 'a var name'),
+    z.strictObject({ csv: nonEmptyString.describe('a CSV sample sheet: one stage per row, ${item.COLUMN}') }),
+    z.strictObject({ tsv: nonEmptyString.describe('a TSV sample sheet: one stage per row, ${item.COLUMN}') }),
+  ], { error: 'expected a var name, {csv: FILE} or {tsv: FILE} (a sample sheet)' }).optional().describe('one stage per item of this var (a path, glob, list, or list of maps), or per row of {csv: FILE} / {tsv: FILE}'),
+  matrix: z.record(z.string().regex(MATRIX_KEY, 'a key of letters, digits, _ or -'),
+    z.union([z.array(z.unknown()).min(1, 'must list at least one value'), z.string().regex(/^\$\{[^}]+\}$/, 'a list, or one ${reference} to a list')]))
+    .optional().describe('one stage per combination of these named lists, ${item.KEY} (as DVC\'s matrix)'),
+  always_changed: z.boolean().optional().describe('true: the stage runs on every run (a clock, a remote status); what reads its outputs reruns only if they changed'),
   when: z.record(z.string(), z.union([scalar, z.array(scalar)])).optional().describe('the stage exists only when every var has one of these values'),
   log: nonEmptyString.optional().describe('where the stage log goes (default .pipe/logs/NAME.log)'),
   pool: z.string().regex(POOL_NAME, 'a pool name').optional()

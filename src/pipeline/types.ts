@@ -63,8 +63,10 @@ export interface Stage {
   job?: string;
   /** the template name for stages expanded from a foreach */
   template?: string;
-  /** the var a foreach stage was expanded over */
+  /** what a foreach stage was expanded over: a var's name, `csv:FILE`, `tsv:FILE` or `matrix:{...}` (stages over the same one pair up job by job in needs) */
   foreach?: string;
+  /** true: the stage runs on every run; its dependents rerun only if its outputs changed */
+  alwaysChanged?: boolean;
   /** project-relative path of the stage log (default .pipe/logs/NAME.log) */
   log?: string;
   /** the pool the stage runs in: at most `depth` of its stages run at once */

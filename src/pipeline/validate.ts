@@ -47,7 +47,8 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     return `expected ${issue.expected}${issue.input === undefined ? ' (missing)' : `, got ${kindOf(issue.input)}`}`;
   }
-  if (issue.code === 'invalid_union') return 'not any of the accepted forms' + unionHint(issue);
+  // a union that says what it accepts (schema.ts gives it an `error`) is clearer than its branches' messages
+  if (issue.code === 'invalid_union') return issue.message !== 'Invalid input' ? issue.message : 'not any of the accepted forms' + unionHint(issue);
   // a record's key that fails its pattern: the pattern's own message says what a key must be
   if (issue.code === 'invalid_key' && issue.issues[0]) return `not a valid name: ${issue.issues[0].message}`;
   if (issue.code === 'invalid_value' && issue.values.length === 1 && issue.path[0] === 'version') return 'only `version: 1` is supported';

@@ -20,10 +20,12 @@ export type Decision =
   | { action: 'run'; state: StaleState; reasons: Reason[]; damaged?: OutputRecord };
 
 export const IN_CACHE: Reason = { kind: 'in-cache' };
+const ALWAYS_CHANGED: Reason = { kind: 'always-changed' };
 
 export async function decide(ctx: EngineContext, stage: Stage, inputs: StageInputs, force: boolean): Promise<Decision> {
   const record = ctx.records.stage(stage.name);
   if (force) return forced(record !== undefined);
+  if (stage.alwaysChanged) return { action: 'run', state: record ? 'stale' : 'never-run', reasons: [ALWAYS_CHANGED] };
   if (!record) return restoreOrRun(ctx, inputs, 'never-run', [{ kind: 'never-run' }]);
   if (record.key !== inputs.key) return restoreOrRun(ctx, inputs, 'stale', explainChanges(record.parts, inputs.parts));
   const changed = await changedOutputs(ctx, record.outs);

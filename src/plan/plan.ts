@@ -40,7 +40,9 @@ export interface PlanOptions {
 type Outcome =
   | { kind: 'known'; outputHash: string; restored?: OutputRecord[] }
   | { kind: 'will-change' }
-  | { kind: 'failed'; cause: string };
+  | { kind: 'failed'; cause: string }
+  /** an upstream stage outside the plan has never run (`stage`: which one), so nothing makes what this needs */
+  | { kind: 'outside'; stage: string };
 
 export class Planner {
   private readonly escapes: EscapeCheck;
@@ -95,6 +97,7 @@ export class Planner {
     const waiting: string[] = [];
     for (const u of ups) {
       const o = outcomes.get(u) ?? this.recorded(u);
+      if (o.kind === 'outside') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-outside', subject: o.stage }] }, upstream };
       if (o.kind === 'failed') return { name: stage.name, decision: { action: 'not-run', state, reasons: [{ kind: 'upstream-failed', subject: o.cause }] }, upstream };
       if (o.kind === 'will-change') waiting.push(u);
       else upstream[u] = o.outputHash;
@@ -106,10 +109,13 @@ export class Planner {
     return this.planStage(stage, upstream, this.restoredDeps(stage, ups, outcomes));
   }
 
-  /** An upstream stage outside the plan: what its record says, else something that has yet to be made. */
+  /**
+   * An upstream stage outside the plan (`--from`, `--downstream` leave it out): what its record says. Without
+   * one, nothing in this run will make its outputs.
+   */
   private recorded(name: string): Outcome {
     const hash = this.ctx.records.stage(name)?.outputHash;
-    return hash === undefined ? { kind: 'will-change' } : { kind: 'known', outputHash: hash };
+    return hash === undefined ? { kind: 'outside', stage: name } : { kind: 'known', outputHash: hash };
   }
 
   /**
@@ -143,7 +149,11 @@ function outcomeOf(plan: StagePlan): Outcome {
     case 'restore': return { kind: 'known', outputHash: d.from.outputHash, restored: d.from.outs };
     case 'run': return { kind: 'will-change' };
     case 'fail': return { kind: 'failed', cause: plan.name };
-    case 'not-run': return { kind: 'failed', cause: d.reasons[0]?.subject ?? plan.name };
+    case 'not-run': {
+      const first = d.reasons[0];
+      if (first?.kind === 'upstream-outside' && first.subject) return { kind: 'outside', stage: first.subject };
+      return { kind: 'failed', cause: first?.subject ?? plan.name };
+    }
   }
 }
 

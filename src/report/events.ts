@@ -20,13 +20,13 @@ export interface Reason {
 }
 
 export type ReasonKind =
-  | 'up-to-date' | 'forced' | 'never-run' | 'key-format' | 'key-changed'
+  | 'up-to-date' | 'forced' | 'always-changed' | 'never-run' | 'key-format' | 'key-changed'
   | 'command' | 'declared-outputs' | 'fetch-source' | 'cwd' | 'network' | 'param' | 'env' | 'resources'
   | 'dep-new' | 'dep-removed' | 'dep-missing' | 'dep-changed' | 'dep-exec'
   | 'upstream-new' | 'upstream-removed' | 'upstream-changed' | 'upstream-will-run' | 'more'
   | 'output-missing' | 'output-modified' | 'in-cache' | 'cache-unusable'
   | 'fetch-verified' | 'fetch-not-cached'
-  | 'upstream-failed' | 'interrupted' | 'stopped'
+  | 'upstream-failed' | 'upstream-outside' | 'interrupted' | 'stopped'
   | 'error';
 
 export interface StageEvent {

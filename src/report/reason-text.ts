@@ -10,6 +10,7 @@ export function reasonText(r: Reason): string {
   switch (r.kind) {
     case 'up-to-date': return 'up to date';
     case 'forced': return 'forced (--force)';
+    case 'always-changed': return 'runs every time (always_changed: true)';
     case 'never-run': return 'never run';
     case 'key-format': return 'recorded by an earlier version of pipe (the key now covers more): runs once';
     case 'key-changed': return 'the key changed (pipe version or format)';
@@ -37,6 +38,7 @@ export function reasonText(r: Reason): string {
     case 'cache-unusable': return `cached output ${s} ${r.detail}; running the stage instead`;
     case 'fetch-verified': return 'cached and verified';
     case 'fetch-not-cached': return r.detail ?? 'not in the cache';
+    case 'upstream-outside': return `upstream stage '${s}' has never run and is outside the selection (--from, --downstream); run it first, or widen the selection`;
     case 'upstream-failed': return `not run: upstream stage '${s}' failed`;
     case 'interrupted': return 'not run: interrupted';
     case 'stopped': return 'not run: the run stopped after a failure';
