@@ -1,5 +1,5 @@
 /** Opening the project for a command: the pipeline file, --set values and the pipeline's own shorthands. */
-import { matchTargets, defaultTargets, withUpstream } from '../graph/select.js';
+import { matchTargets, defaultSelection, withUpstream } from '../graph/select.js';
 import { findPipelineFile, openProject, type Project } from '../project.js';
 import { UserError } from '../util/errors.js';
 import { applyShorthands, parseSets, type GlobalOptions } from './options.js';
@@ -45,6 +45,5 @@ export function oneStage(project: Project, targets: string[], command: string): 
 /** The targets and everything upstream, in topological order. */
 export function selectStages(project: Project, targets: string[]): string[] {
   const g = project.selectable;
-  const chosen = matchTargets(targets.length ? targets : defaultTargets(g), g);
-  return withUpstream(chosen, g);
+  return targets.length ? withUpstream(matchTargets(targets, g), g) : defaultSelection(g);
 }
