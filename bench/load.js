@@ -124,13 +124,17 @@ export function loadTargets(ms) {
     `- dry run of the compiled pipeline within 1.5× ninja -n: ${times(big.dryRun.seconds, big.ninja.seconds)}, ${mark(big.dryRun.seconds <= 1.5 * big.ninja.seconds)}; ${rss(big.dryRun, 400)}`,
   ];
   if (big !== small) {
-    // flat: the cost per stage at the largest size is at most 1.5× that at the smallest (n log n would allow log n / log n0)
-    const perStage = (/** @type {LoadMeasurement} */ m) => m.firstLoad.seconds / m.size;
-    const growth = perStage(big) / perStage(small);
-    lines.push(`- first-load time per stage flat from ${small.size} to ${n} stages (at most 1.5×): ${growth.toFixed(2)}×, ${mark(growth <= 1.5)}`);
-    if (big.firstLoad.rssMb !== null && small.firstLoad.rssMb !== null) {
-      const mem = big.firstLoad.rssMb / n / (small.firstLoad.rssMb / small.size);
-      lines.push(`- peak memory per stage flat (at most 1.5×): ${mem.toFixed(2)}×, ${mark(mem <= 1.5)}`);
+    // flat: the cost per stage at the largest size is at most 1.5× that at the smallest (n log n from 10,000
+    // to 100,000 stages is 1.25×; the rest is room for a shared machine's noise)
+    for (const [label, of] of /** @type {const} */ ([['first load', 'firstLoad'], ['dry run', 'dryRun']])) {
+      const time = big[of].seconds / n / (small[of].seconds / small.size);
+      lines.push(`- ${label}: time per stage flat from ${small.size} to ${n} stages (at most 1.5×): ${time.toFixed(2)}×, ${mark(time <= 1.5)}`);
+      const [bigMb, smallMb] = [big[of].rssMb, small[of].rssMb];
+      if (bigMb === null || smallMb === null) continue;
+      // memory per stage net of what node takes before any stage (about 50 MB), which would make small sizes look expensive
+      const base = 50;
+      const mem = Math.max(0, bigMb - base) / n / (Math.max(1, smallMb - base) / small.size);
+      lines.push(`- ${label}: peak memory per stage flat (above node's ${base} MB, at most 1.5×): ${mem.toFixed(2)}×, ${mark(mem <= 1.5)}`);
     }
   }
   return lines;

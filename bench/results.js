@@ -12,7 +12,7 @@ const RUNS_MARKER = '<!-- runs: newest first; bench/run.js inserts below -->';
  * @typedef {{ size: number, tool: string, full: number | null, noop: number | null, noopRuns: number[],
  *   digest: string | null, noopRewrote: boolean, error: string | null }} Measurement
  * @typedef {{ command: string, date: Date, loadBefore: number, loadAfter: number, noopRuns: number,
- *   layers: number, commit: string, loadRuns?: number }} Context
+ *   layers: number, commit: string, loadRuns?: number, loadSeen?: number[] }} Context
  */
 
 /** @param {number | null | undefined} s */
@@ -72,7 +72,26 @@ function targets(ms) {
     if (make?.noop !== null && make?.noop !== undefined)
       lines.push(`- no-op below make: ${pipe.noop.toFixed(3)} s vs ${make.noop.toFixed(3)} s, ${mark(pipe.noop < make.noop)}`);
   }
+  const pipes = ms.filter((m) => m.tool === 'pipe' && !m.error && m.full !== null);
+  if (pipes.length > 1) {
+    const [small, big] = [pipes[0], pipes[pipes.length - 1]].sort((a, b) => a.size - b.size);
+    const ninjaOf = (/** @type {Measurement} */ m) => find(ms, m.size, 'ninja')?.full;
+    const [smallNinja, bigNinja] = [ninjaOf(small), ninjaOf(big)];
+    // the stages' own processes grow the run linearly for every tool: pipe's part is what grows beyond ninja's
+    if (smallNinja && bigNinja && small.full && big.full) {
+      const growth = big.full / bigNinja / (small.full / smallNinja);
+      lines.push(`Growth of the full run from ${small.size} to ${big.size} stages:`);
+      lines.push(`- pipe/ninja ratio flat (at most 1.5× the ratio at ${small.size}): ${growth.toFixed(2)}×, ${mark(growth <= 1.5)}`);
+    }
+  }
   return lines.join('\n');
+}
+
+/** Every target line of the run (the lines that end in met / NOT met), and how many were met. @param {string[]} lines */
+function targetSummary(lines) {
+  const verdicts = lines.filter((l) => l.startsWith('- ')).flatMap((l) => [...l.matchAll(/(NOT met|met)(?=;|$)/g)].map((m) => m[1]));
+  const met = verdicts.filter((v) => v === 'met').length;
+  return `${met} of ${verdicts.length} targets met in this run.`;
 }
 
 /**
@@ -87,16 +106,17 @@ export function printTables(ms, context, loads = []) {
     `Command: \`${context.command}\` (from the repository root), repository at ${context.commit}`,
     '',
     `Graph: ${context.layers} layers, each stage \`cat\`s two outputs of the layer before. ` +
-      `No-op = median of ${context.noopRuns} runs. Load average (1 min) ${context.loadBefore.toFixed(2)} before, ${context.loadAfter.toFixed(2)} after.`,
+      `No-op = median of ${context.noopRuns} runs. Load average (1 min) ${context.loadBefore.toFixed(2)} before, ${context.loadAfter.toFixed(2)} after` +
+      (context.loadSeen?.length ? `, ${Math.min(...context.loadSeen).toFixed(1)} to ${Math.max(...context.loadSeen).toFixed(1)} between measurements.` : '.'),
     '',
     timesTable(ms),
   ];
   if (ms.some((m) => m.tool === 'pipe')) parts.push('', pipeRatiosTable(ms));
-  const goal = targets(ms);
-  if (goal) parts.push('', goal);
   if (loads.length) {
-    parts.push('', `Loads (median of ${context.loadRuns ?? 1} runs each, peak RSS the largest seen; see bench/load.js):`, '', loadTables(loads), '', ...loadTargets(loads));
+    parts.push('', `Loads (median of ${context.loadRuns ?? 1} runs each, peak RSS the largest seen; see bench/load.js):`, '', loadTables(loads));
   }
+  const goals = [...(targets(ms) ? targets(ms).split('\n') : []), ...loadTargets(loads)];
+  if (goals.length) parts.push('', '### Targets of issue 15', '', ...goals, '', `**${targetSummary(goals)}**`);
   return parts.join('\n');
 }
 

@@ -160,6 +160,8 @@ function main() {
   mkdirSync(WORK, { recursive: true });
   /** @type {Measurement[]} */
   const measurements = [];
+  /** the machine's load average after each measurement: others share it */
+  const loadSeen = [];
   for (const size of opts.sizes) {
     const generated = join(WORK, `gen-${size}`);
     rmSync(generated, { recursive: true, force: true });
@@ -171,7 +173,8 @@ function main() {
         continue;
       }
       const m = measure(tool, size, generated, opts);
-      console.log(progressLine(m));
+      loadSeen.push(loadavg()[0]);
+      console.log(`${progressLine(m)} (load ${loadSeen[loadSeen.length - 1].toFixed(1)})`);
       measurements.push(m);
     }
     if (!opts.keep) rmSync(generated, { recursive: true, force: true });
@@ -187,10 +190,11 @@ function main() {
     console.log(`load ${size}: ninja -n ${m.ninja.seconds.toFixed(2)} s, first load ${m.firstLoad.seconds.toFixed(2)} s ${Math.round(m.firstLoad.rssMb ?? 0)} MB, ` +
       `dry run ${m.dryRun.seconds.toFixed(2)} s ${Math.round(m.dryRun.rssMb ?? 0)} MB, list ${m.listCompiled.seconds.toFixed(2)} s, after an edit ${m.listAfterEdit.seconds.toFixed(2)} s, foreach ${m.foreach.seconds.toFixed(2)} s`);
     loads.push(m);
+    loadSeen.push(loadavg()[0]);
     rmSync(generated, { recursive: true, force: true });
   }
   const command = ['node', 'bench/run.js', ...process.argv.slice(2)].join(' ');
-  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit, loadRuns: opts.loadRuns };
+  const context = { command, date: started, loadBefore, loadAfter: loadavg()[0], noopRuns: opts.noopRuns, layers: opts.layers, commit, loadRuns: opts.loadRuns, loadSeen };
   const markdown = printTables(measurements, context, loads);
   console.log('\n' + markdown);
   if (opts.write) writeResults(markdown, context);

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { packPipeline, unpackPipeline } from './compiled-format.js';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
 import type { CompiledSections } from './incremental-compile.js';
@@ -25,7 +26,7 @@ import { writeFileAtomic } from './util/atomic.js';
 import { UserError } from './util/errors.js';
 
 export const STATE_DIR = '.pipe';
-const COMPILED_FORMAT = 5;
+const COMPILED_FORMAT = 6;
 declare const __PIPE_BUILD__: string | undefined;
 /** A compiled pipeline is only reused by the build of pipe that compiled it (the loader may have changed). */
 const BUILD_ID = typeof __PIPE_BUILD__ === 'string' ? __PIPE_BUILD__ : 'unbundled';
@@ -109,10 +110,15 @@ function readCompiled(cacheFile: string, root: string): Compiled | undefined {
   return compiled;
 }
 
-/** The entry, when its digest matches its JSON and the JSON has the shape this build writes. */
+/** The entry, when its digest matches its JSON and the JSON has the shape this build writes (compiled-format.ts). */
 function parseCompiled(text: string | undefined): Compiled | undefined {
   const value = parseDigested(text);
-  return isCompiled(value) ? value : undefined;
+  if (!isRecord(value) || value.format !== COMPILED_FORMAT || !isRecord(value.imports) || !Array.isArray(value.args)) return undefined;
+  const unpacked = unpackPipeline(value);
+  if (!unpacked) return undefined;
+  const compiled = { ...value, ...unpacked } as Compiled;
+  delete (compiled as { locFile?: string }).locFile;
+  return isCompiled(compiled) ? compiled : undefined;
 }
 
 /** The JSON after the digest line, when the digest (the line's first word) matches it. */
@@ -225,7 +231,7 @@ function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledS
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
-    const json = JSON.stringify(compiled);
+    const json = JSON.stringify({ ...compiled, ...packPipeline(compiled.pipeline, compiled.graph) });
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
     writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
     if (sections) {

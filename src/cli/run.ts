@@ -71,7 +71,7 @@ export async function runCommand(words: string[], opts: RunOptions, globals: Glo
       project,
       order,
       reload: () => selectRun(words, { ...opts, force: undefined }, globals),
-      run: (target, stages) => runOnce(target.project, stages, { ...opts, forceSet: new Set(), requested: [], identity: { sets, targets } }, globals, controller.signal),
+      run: (target, stages) => runOnce(target.project, stages, { ...opts, forceSet: new Set(), requested: () => [], identity: { sets, targets } }, globals, controller.signal),
     }, controller.signal, globals);
     process.exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
     return;
@@ -86,10 +86,12 @@ export async function selectRun(words: string[], opts: RunOptions, globals: Glob
   const forceNames = Array.isArray(opts.force) ? opts.force : [];
   const effectiveTargets = targets.length === 0 && forceNames.length ? forceNames : targets;
   const order = selectStages(project, effectiveTargets, opts);
-  const requested = matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable);
+  // the stages asked for (without their upstream): only a finished run's outputs note and --force need them
+  let asked: string[] | undefined;
+  const requested = () => (asked ??= matchTargets(effectiveTargets.length ? effectiveTargets : defaultTargets(project.selectable), project.selectable));
   // --force alone forces the named targets themselves (like snakemake --force), not what is upstream of
   // them; with no target at all it forces every stage (like dvc repro --force)
-  const forcedByFlag = effectiveTargets.length ? requested : order;
+  const forcedByFlag = effectiveTargets.length ? requested() : order;
   const force = new Set(opts.force === true ? forcedByFlag : forceNames.length ? matchTargets(forceNames, project.selectable) : []);
   if (opts.network === false) requireNetworkIsolation('--no-network');
   else if (order.some((n) => project.stages.get(n)?.network === false)) requireNetworkIsolation('a stage with `network: false`');
@@ -98,7 +100,7 @@ export async function selectRun(words: string[], opts: RunOptions, globals: Glob
 
 export interface OnceOptions extends RunOptions {
   forceSet: Set<string>;
-  requested: string[];
+  requested: () => string[];
   identity: RunIdentity;
   /** receives the run's history entry */
   onRecorded?: (run: RunRecord) => void;
@@ -147,7 +149,7 @@ export async function runOnce(
     if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
     engine.local.runs.compactIfLarge(engine.records);
     const succeeded = result.counts.failed === 0 && result.counts['not-run'] === 0 && !result.interrupted;
-    const outputsNote = succeeded ? outputsSummary(project, opts.requested) : undefined;
+    const outputsNote = succeeded ? outputsSummary(project, opts.requested()) : undefined;
     if (outputsNote && !globals.quiet) reporter.note(outputsNote);
     const metrics = metricsAfterRun({ project, timings });
     const metricsNote = metricsLine(metrics);

@@ -1,5 +1,5 @@
 /** Opening the project for a command: the pipeline file, --set values and the pipeline's own shorthands. */
-import { matchTargets, defaultTargets, hasPart, selectPart, withUpstream, type PartOfGraph } from '../graph/select.js';
+import { matchTargets, defaultSelection, hasPart, selectPart, withUpstream, type PartOfGraph } from '../graph/select.js';
 import { findPipelineFile, openProject, type Project } from '../project.js';
 import { UserError } from '../util/errors.js';
 import { applyShorthands, parseSets, type GlobalOptions } from './options.js';
@@ -47,6 +47,5 @@ export function oneStage(project: Project, targets: string[], command: string): 
 export function selectStages(project: Project, targets: string[], part: PartOfGraph = {}): string[] {
   const g = project.selectable;
   if (hasPart(part)) return selectPart(targets, g, part);
-  const chosen = matchTargets(targets.length ? targets : defaultTargets(g), g);
-  return withUpstream(chosen, g);
+  return targets.length ? withUpstream(matchTargets(targets, g), g) : defaultSelection(g);
 }

@@ -1,4 +1,4 @@
-/** The plan of the selected stages, for status, explain, graph --status and run -n (no lock, nothing written). */
+/** The plan of the selected stages, for status, explain, graph --status and run -n (no lock; only the stat cache is written, see rememberHashes). */
 import { openEngine, type EngineContext } from '../plan/context.js';
 import { Planner, plannedState, type PlannedAction, type StagePlan } from '../plan/plan.js';
 import type { Project } from '../project.js';
@@ -23,6 +23,7 @@ export interface PlanRequest {
 
 export async function planOf(engine: EngineContext, order: string[], req: PlanRequest = {}): Promise<StagePlan[]> {
   const plans = await new Planner(engine, { force: req.force ?? new Set(), offline: req.offline ?? true }).planAll(order);
+  rememberHashes(engine);
   return order.map((name) => plans.get(name)!);
 }
 
@@ -43,5 +44,14 @@ export function plannedStatus(d: PlannedAction): StageStatus {
     case 'run': return 'ran';
     case 'fail': return 'failed';
     case 'not-run': return 'not-run';
+  }
+}
+
+/** The files a plan read are not read again by the next command (a plan takes no lock: see saveIfUnchanged). */
+function rememberHashes(engine: EngineContext): void {
+  try {
+    engine.stats.saveIfUnchanged();
+  } catch {
+    /* a read-only project still plans; the next command reads the files again */
   }
 }

@@ -16,23 +16,44 @@ export interface StageGraph {
  * must not overflow the call stack. Maps (not plain objects) hold names, so `__proto__` is a name like any other.
  */
 export function buildGraph(pipeline: Pipeline): StageGraph {
-  rejectSelfDeps(pipeline.stages);
-  const producers = indexOutputs(pipeline.stages);
+  const stages = pipeline.stages;
+  rejectSelfDeps(stages);
+  const producers = indexOutputs(stages);
   const index = new Map<string, number>();
-  pipeline.stages.forEach((stage, i) => index.set(stage.name, i));
-  const inbound = pipeline.stages.map((stage) => {
-    const into = new Set<string>(producersOf(stage, producers));
-    for (const need of stage.needs) if (index.has(need)) into.add(need);
-    return [...into].map((name) => index.get(name)!);
-  });
+  stages.forEach((stage, i) => index.set(stage.name, i));
+  const inbound = inboundEdges(stages, producers, index);
   const order = topologicalOrder(inbound);
-  const names = pipeline.stages.map((s) => s.name);
+  const names = stages.map((s) => s.name);
   if (order.length < inbound.length) throw cycleError(namedInbound(names, inbound), new Set(order.map((i) => names[i]!)), pipeline);
   const upstream: Record<string, string[]> = Object.create(null);
   for (const i of order) upstream[names[i]!] = inbound[i]!.map((u) => names[u]!);
   return { order: order.map((i) => names[i]!), upstream };
 }
 
+/**
+ * Per stage, the indices of the stages it reads from (producers of its deps, in the order of its deps), then
+ * its `needs`, each once: addedFor[u] === i when u is already an inbound edge of stage i (no Set per stage).
+ */
+function inboundEdges(stages: Stage[], producers: OutputIndex, index: Map<string, number>): number[][] {
+  const addedFor = new Int32Array(stages.length).fill(-1);
+  return stages.map((stage, i) => {
+    const into: number[] = [];
+    const add = (u: number) => {
+      if (addedFor[u] !== i) {
+        addedFor[u] = i;
+        into.push(u);
+      }
+    };
+    addedFor[i] = i; // reading its own outputs (a glob over them) is no edge
+    for (const dep of stage.deps) producersOf(dep, producers, add);
+    addedFor[i] = -1; // needing itself is one, and a cycle
+    for (const need of stage.needs) {
+      const u = index.get(need);
+      if (u !== undefined) add(u);
+    }
+    return into;
+  });
+}
 function namedInbound(names: string[], inbound: number[][]): Map<string, Set<string>> {
   return new Map(names.map((name, i) => [name, new Set(inbound[i]!.map((u) => names[u]!))]));
 }
@@ -62,70 +83,67 @@ function outboundOf(inbound: number[][]): number[][] {
 
 interface OutputIndex {
   /** out path -> producing stage */
-  exact: Map<string, string>;
-  /** every folder above an out -> the stages with outs below it */
-  below: Map<string, Set<string>>;
+  exact: Map<string, number>;
+  /** every folder above an out -> the stages with outs below it, in declaration order */
+  below: Map<string, number[]>;
+  /** every out, for glob deps */
   all: string[];
 }
 
 function indexOutputs(stages: Stage[]): OutputIndex {
   const index: OutputIndex = { exact: new Map(), below: new Map(), all: [] };
   const errors: PipelineError[] = [];
-  const byName = new Map(stages.map((s) => [s.name, s]));
-  for (const stage of stages) {
+  stages.forEach((stage, i) => {
     for (const out of stage.outs) {
       const owner = index.exact.get(out);
-      if (owner && owner !== stage.name) {
-        errors.push(clash(stage, `output '${out}' is also declared by stage '${owner}' (${where(byName.get(owner)!)})`));
+      if (owner !== undefined && owner !== i) {
+        const other = stages[owner]!;
+        errors.push(clash(stage, `output '${out}' is also declared by stage '${other.name}' (${where(other)})`));
         continue;
       }
-      index.exact.set(out, stage.name);
+      index.exact.set(out, i);
       index.all.push(out);
-      forEachAncestor(out, (folder) => {
-        const set = index.below.get(folder);
-        if (set) set.add(stage.name);
-        else index.below.set(folder, new Set([stage.name]));
-      });
+      for (let slash = out.indexOf('/'); slash >= 0; slash = out.indexOf('/', slash + 1)) {
+        const folder = out.slice(0, slash);
+        const list = index.below.get(folder);
+        if (!list) index.below.set(folder, [i]);
+        else if (list[list.length - 1] !== i) list.push(i); // a stage's outs are indexed together: it is last if already there
+      }
     }
-  }
-  for (const stage of stages) {
+  });
+  stages.forEach((stage, i) => {
     for (const out of stage.outs) {
-      let outer: string | undefined;
-      forEachAncestor(out, (folder) => {
-        const owner = index.exact.get(folder);
-        if (outer === undefined && owner !== undefined && owner !== stage.name) outer = owner;
-      });
-      if (outer) errors.push(clash(stage, `output '${out}' lies inside an output of stage '${outer}' (${where(byName.get(outer)!)})`));
+      let outer: number | undefined;
+      for (let slash = out.indexOf('/'); slash >= 0 && outer === undefined; slash = out.indexOf('/', slash + 1)) {
+        const owner = index.exact.get(out.slice(0, slash));
+        if (owner !== undefined && owner !== i) outer = owner;
+      }
+      if (outer !== undefined) {
+        const other = stages[outer]!;
+        errors.push(clash(stage, `output '${out}' lies inside an output of stage '${other.name}' (${where(other)})`));
+      }
     }
-  }
+  });
   if (errors.length === 1) throw errors[0]!;
   if (errors.length) throw new PipelineErrors(errors);
   return index;
 }
 
-function producersOf(stage: Stage, index: OutputIndex): Set<string> {
-  const producers = new Set<string>();
-  for (const dep of stage.deps) {
-    if (isGlob(dep)) {
-      const matches = picomatch(dep, { dot: true });
-      for (const out of index.all) if (matches(out)) producers.add(index.exact.get(out)!);
-      continue;
-    }
-    const exact = index.exact.get(dep);
-    if (exact) producers.add(exact);
-    forEachAncestor(dep, (folder) => {
-      const owner = index.exact.get(folder);
-      if (owner) producers.add(owner);
-    });
-    for (const owner of index.below.get(dep) ?? []) producers.add(owner);
+/** Calls `add` with each stage whose outputs a dep reads: the output itself, an output folder holding it, the outputs inside it, or what a glob matches. */
+function producersOf(dep: string, index: OutputIndex, add: (stage: number) => void): void {
+  if (isGlob(dep)) {
+    const matches = picomatch(dep, { dot: true });
+    for (const out of index.all) if (matches(out)) add(index.exact.get(out)!);
+    return;
   }
-  producers.delete(stage.name);
-  return producers;
-}
-
-/** Calls `visit` with every folder above `p` (`a`, `a/b` for `a/b/c`), outermost first, without building a list. */
-function forEachAncestor(p: string, visit: (folder: string) => void): void {
-  for (let slash = p.indexOf('/'); slash >= 0; slash = p.indexOf('/', slash + 1)) visit(p.slice(0, slash));
+  const exact = index.exact.get(dep);
+  if (exact !== undefined) add(exact);
+  for (let slash = dep.indexOf('/'); slash >= 0; slash = dep.indexOf('/', slash + 1)) {
+    const owner = index.exact.get(dep.slice(0, slash));
+    if (owner !== undefined) add(owner);
+  }
+  const below = index.below.get(dep);
+  if (below) for (const owner of below) add(owner);
 }
 
 function cycleError(inbound: Map<string, Set<string>>, ordered: Set<string>, pipeline: Pipeline): PipelineError {

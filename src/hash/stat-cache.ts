@@ -37,6 +37,8 @@ export class StatCache {
   private readonly hashedUnder = new Map<string, HashedStat[]>();
   private readonly memoize: boolean;
   private readonly racyWindowNs: bigint | undefined;
+  /** the cache file as this process loaded it (fileIdentity) */
+  private loadedIdentity: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -135,8 +137,21 @@ export class StatCache {
     this.dirty = false;
   }
 
+  /**
+   * For a command that holds no lock (a dry run, status): persist what it hashed, unless someone saved the
+   * file since this process loaded it (a run that finished meanwhile); its entries are not overwritten.
+   * The hashes are keyed by stat, so either file is sound: this only spares the next command the reads.
+   */
+  saveIfUnchanged(): void {
+    if (!this.dirty || !this.entries || fileIdentity(this.file) !== this.loadedIdentity) return;
+    this.save();
+  }
+
   private map(): Map<string, CachedFile> {
-    this.entries ??= loadCacheFile(this.file, DIGEST_NAME);
+    if (!this.entries) {
+      this.loadedIdentity = fileIdentity(this.file);
+      this.entries = loadCacheFile(this.file, DIGEST_NAME);
+    }
     return this.entries;
   }
 
@@ -210,6 +225,12 @@ export class StatCache {
     this.dirty = true;
     return true;
   }
+}
+
+/** Which version of a file this is: a rewrite (atomic rename) changes the inode, a write in place the size or mtime. */
+function fileIdentity(file: string): string {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : 'absent';
 }
 
 interface HashedFile {
