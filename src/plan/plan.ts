@@ -15,7 +15,11 @@ import type { EngineContext } from './context.js';
 import { decide, forced, type Decision, type StaleState } from './decide.js';
 import { EscapeCheck, EscapeError } from './escapes.js';
 import { fetchDecision } from './fetch-freshness.js';
+import { Limiter } from '../util/limiter.js';
 import { EXECUTABLE_MARK, stageInputs, type KnownDeps, type StageInputs } from './inputs.js';
+
+/** stages planned at once (their lookups and hashing overlap) */
+const PLANNING_AT_ONCE = 16;
 
 export type PlannedAction =
   | Decision
@@ -49,16 +53,26 @@ export class Planner {
     this.escapes = new EscapeCheck(ctx);
   }
 
-  /** A decision for every stage of `order` (in dependency order). */
+  /**
+   * A decision for every stage of `order` (in dependency order). Stages are planned as soon as their
+   * upstream stages are, several at a time: what a decision waits on (a dep to hash, a run-cache lookup
+   * that may go over the network) overlaps with the others'.
+   */
   async planAll(order: string[]): Promise<Map<string, StagePlan>> {
     const plans = new Map<string, StagePlan>();
     const outcomes = new Map<string, Outcome>();
+    const planned = new Map<string, Promise<void>>();
+    const limit = new Limiter(PLANNING_AT_ONCE);
     for (const name of order) {
-      const plan = await this.planInContext(this.ctx.project.stages.get(name)!, outcomes);
-      plans.set(name, plan);
-      outcomes.set(name, outcomeOf(plan));
+      const ups = (this.ctx.project.graph.upstream[name] ?? []).flatMap((u) => planned.get(u) ?? []);
+      planned.set(name, Promise.all(ups).then(() => limit.run(async () => {
+        const plan = await this.planInContext(this.ctx.project.stages.get(name)!, outcomes);
+        plans.set(name, plan);
+        outcomes.set(name, outcomeOf(plan));
+      })));
     }
-    return plans;
+    await Promise.all(planned.values());
+    return new Map(order.map((name) => [name, plans.get(name)!]));
   }
 
   /** The decision for one stage against what its upstream stages produced (the builder re-plans with this). */

@@ -59,6 +59,21 @@ export class CacheClient {
 
   /** A small JSON document (a stage record), or undefined on 404. */
   async getText(rel: string): Promise<string | undefined> {
+    return (await this.getBytes(rel, MAX_JSON_BYTES))?.toString('utf8');
+  }
+
+  /** A small blob held in memory, checked against its size and SHA-256 (BlobMismatch when it is not that). */
+  async getBlob(sha256: string, size: number): Promise<Buffer> {
+    const rel = `cas/${sha256}`;
+    const data = await this.getBytes(rel, size);
+    if (data === undefined) throw new BlobMismatch(`${rel} is not on the server`);
+    if (data.length !== size) throw new BlobMismatch(`${rel} is ${data.length} bytes on the server, not ${size} (altered on the server?)`);
+    if (createHash('sha256').update(data).digest('hex') !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
+    return data;
+  }
+
+  /** The whole body of `rel` (at most `max` bytes), or undefined on 404. */
+  private async getBytes(rel: string, max: number): Promise<Buffer | undefined> {
     return this.retrying(`GET ${rel}`, async (signal) => {
       const res = await this.send('GET', rel, signal);
       if (res.status === 404) {
@@ -70,10 +85,12 @@ export class CacheClient {
       let size = 0;
       for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
         size += chunk.length;
-        if (size > MAX_JSON_BYTES) throw new BlobMismatch(`${rel} is larger than any stage record (${MAX_JSON_BYTES} bytes)`);
+        if (size > max) throw new BlobMismatch(`${rel} is larger than the ${max} bytes expected`);
         chunks.push(chunk);
       }
-      return Buffer.concat(chunks).toString('utf8');
+      const declared = res.headers.get('content-length');
+      if (declared !== null && Number(declared) !== size) throw Object.assign(new Error(`${rel}: the response ended after ${size} of ${declared} bytes`), { code: 'ECONNRESET' });
+      return Buffer.concat(chunks, size);
     });
   }
 

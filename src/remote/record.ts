@@ -19,6 +19,8 @@ export interface RemoteRecord {
   blobs: Record<string, { sha256: string; size: number }>;
   /** folder hash -> its entries */
   trees: Record<string, TreeEntry[]>;
+  /** SHA-256 -> the bytes (base64) of the small blobs, so restoring them needs no request of their own */
+  inline?: Record<string, string>;
   /** hex HMAC-SHA256, when written with a secret */
   sig?: string;
 }
@@ -72,5 +74,6 @@ function wellFormed(v: unknown): v is RemoteRecord {
   const outsOk = r.outs.every((o) => o && typeof o.path === 'string' && ['file', 'dir', 'missing'].includes(o.kind) && typeof o.hash === 'string' && typeof o.size === 'number');
   const blobsOk = Object.values(r.blobs).every((b) => b && SHA256.test(b.sha256) && Number.isSafeInteger(b.size) && b.size >= 0);
   const treesOk = Object.values(r.trees).every((t) => Array.isArray(t));
-  return outsOk && blobsOk && treesOk;
+  const inlineOk = r.inline === undefined || (typeof r.inline === 'object' && r.inline !== null && Object.entries(r.inline).every(([k, v]) => SHA256.test(k) && typeof v === 'string'));
+  return outsOk && blobsOk && treesOk && inlineOk;
 }
