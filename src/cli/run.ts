@@ -35,6 +35,8 @@ export interface RunOptions {
   watch?: boolean;
   remoteCache?: string;
   remoteCacheReadOnly?: boolean;
+  /** pipe pull: restore from the caches, run nothing */
+  restoreOnly?: boolean;
 }
 
 export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
@@ -95,6 +97,7 @@ async function runOnce(
   try {
     if (lock) dropSnapshots(project.root);
     const remote = openTeamCache(project, opts, reporter);
+    if (opts.restoreOnly && !remote) throw new UserError('pipe pull needs a team cache: --remote-cache URL, PIPE_REMOTE_CACHE or remote_cache: in pipeline.yaml');
     const engine = openEngine(project, remote?.layer);
     const result = await execute(engine, order, {
       jobs: jobsOf(opts.jobs),
@@ -102,12 +105,14 @@ async function runOnce(
       force: opts.forceSet,
       offline: !!opts.offline,
       noNetwork: opts.network === false,
+      restoreOnly: !!opts.restoreOnly,
       signal,
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
     const team = remote?.team();
     await team?.finish(); // the uploads of this run: the command ends after them
     if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
+    if (opts.restoreOnly) reporter.note(pullLine(result));
     engine.local.runs.compactIfLarge(engine.records);
     const succeeded = result.counts.failed === 0 && result.counts['not-run'] === 0 && !result.interrupted;
     const outputsNote = succeeded ? outputsSummary(project, opts.requested) : undefined;
@@ -122,6 +127,15 @@ async function runOnce(
   } finally {
     if (lock) lock.release();
   }
+}
+
+/** What pull got and what it could not. */
+function pullLine(result: ExecuteResult): string {
+  const { restored, skipped } = result.counts;
+  const missing = result.notRestored;
+  const names = missing.length > 10 ? `${missing.slice(0, 10).join(', ')}, ...` : missing.join(', ');
+  const got = `pulled ${restored} stage(s), ${skipped} already up to date`;
+  return missing.length ? `${got}; ${missing.length} not in the team cache for their current inputs (run them): ${names}` : `${got}; nothing missing`;
 }
 
 /** A dry run is the plan printed, nothing more: what each stage would do, and why. */

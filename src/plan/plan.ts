@@ -128,7 +128,7 @@ export class Planner {
 
   /**
    * The deps that lie in outputs an upstream stage will restore: not on disk yet, their values are known
-   * from the restored records (a file output) or, when the stage's last run saw the same upstream outputs,
+   * from the restored records (a file or folder output named as the dep) or, when the stage's last run saw the same upstream outputs,
    * from its own record.
    */
   private restoredDeps(stage: Stage, ups: string[], outcomes: Map<string, Outcome>): KnownDeps | undefined {
@@ -143,6 +143,7 @@ export class Planner {
         const out = outs.find((o) => file === o.path || file.startsWith(o.path + '/'));
         if (!out) continue;
         if (out.path === file && out.kind === 'file') return out.exec ? out.hash + EXECUTABLE_MARK : out.hash;
+        if (out.path === file && out.kind === 'dir') return out.hash; // a folder dep's value is its hash, as recorded
         if (record?.parts.upstream[u] === outputHash) return record.parts.deps[file];
       }
       return undefined;

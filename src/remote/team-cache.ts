@@ -12,7 +12,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 import type { LocalCaches } from '../plan/context.js';
 import type { OutputRecord } from '../state/records.js';
-import type { RunCacheEntry } from '../state/stores.js';
+import type { RunCacheEntry, SharedSnapshot, SnapshotFile } from '../state/stores.js';
 import { ObjectUnavailable } from '../state/objects.js';
 import { BlobMismatch, CacheClient, type ClientOptions, DEFAULT_CLIENT, RemoteError } from './client.js';
 import type { RemoteEndpoint } from './endpoint.js';
@@ -78,6 +78,25 @@ export class TeamCache {
 
   /** The outputs the team cache holds for `key`, from a record that passed every check. */
   async lookup(key: string): Promise<RunCacheEntry | undefined> {
+    const record = await this.recordFor(key);
+    if (!record || record.snapshot) return undefined;
+    return { key, outs: record.outs, outputHash: record.outputHash, from: 'remote' };
+  }
+
+  /** The model snapshot the team cache holds for a fetch stage's `key`. */
+  async lookupSnapshot(key: string): Promise<SharedSnapshot | undefined> {
+    return (await this.recordFor(key))?.snapshot;
+  }
+
+  /** Whether the server holds a record for `key` that this command would use (push skips those). */
+  async holds(key: string): Promise<boolean> {
+    const text = await this.client.getText(`ac/${key}`);
+    return text !== undefined && 'record' in readRecord(text, key, this.opts.secret);
+  }
+
+  private async recordFor(key: string): Promise<RemoteRecord | undefined> {
+    const known = this.found.get(key);
+    if (known) return known;
     if (this.down || !/^[0-9a-zA-Z_-]{8,128}$/.test(key)) return undefined;
     this.stats.lookups++;
     let text: string | undefined;
@@ -99,7 +118,47 @@ export class TeamCache {
     for (const [hash, entries] of Object.entries(record.trees)) this.trees.set(hash, entries);
     for (const [sha256, data] of Object.entries(record.inline ?? {})) this.inline.set(sha256, data);
     this.stats.hits++;
-    return { key, outs: record.outs, outputHash: record.outputHash, from: 'remote' };
+    return record;
+  }
+
+  /** Streams one file of a snapshot found by lookupSnapshot into `dest`, checked against its SHA-256. */
+  async downloadSnapshotFile(key: string, file: SnapshotFile, dest: string, onBytes?: (n: number) => void): Promise<void> {
+    const blob = this.found.get(key)?.blobs[file.etag];
+    if (!blob || blob.size !== file.size) throw new BlobMismatch(`the record names no content for ${file.path}`);
+    try {
+      await this.limit.run(() => this.client.download(blob.sha256, blob.size, dest, (n) => {
+        this.stats.downloadedBytes += n;
+        onBytes?.(n);
+      }));
+    } catch (err) {
+      if (err instanceof BlobMismatch) this.altered.add(blob.sha256);
+      else this.fault(err);
+      throw err;
+    }
+  }
+
+  /** Queues the upload of a fetched snapshot (every file's blob, then the record); never throws, never waits. */
+  uploadSnapshot(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): void {
+    if (this.down || this.opts.readOnly || this.restorable(key)) return;
+    this.background(this.uploadSnapshotNow(key, snapshot, blobOf));
+  }
+
+  async uploadSnapshotNow(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): Promise<boolean> {
+    if (this.down) return false;
+    const blobs: RemoteRecord['blobs'] = {};
+    await Promise.all(snapshot.files.map((f) => this.limit.run(async () => {
+      const file = blobOf(f);
+      // a SHA-256 etag was checked when the file was downloaded: it is the blob's address as it is
+      const sha256 = /^[0-9a-f]{64}$/.test(f.etag) ? f.etag : await sha256Of(file);
+      blobs[f.etag] = { sha256, size: f.size };
+      if (!this.altered.has(sha256) && (await this.client.exists(`cas/${sha256}`))) return;
+      await this.client.putFile(`cas/${sha256}`, file, (n) => (this.stats.uploadedBytes += n));
+    })));
+    const files = snapshot.files.map((f) => ({ path: f.path, etag: f.etag, size: f.size }));
+    const record = signRecord({ format: RECORD_FORMAT, key, outputHash: '', outs: [], blobs, trees: {}, snapshot: { commit: snapshot.commit, files } }, this.opts.secret);
+    await this.client.putText(`ac/${key}`, JSON.stringify(record)); // last: only a complete upload is ever a hit
+    this.stats.uploaded++;
+    return true;
   }
 
   /** A record found here names every blob of this output (so it can be downloaded). */
@@ -167,7 +226,11 @@ export class TeamCache {
   /** Queues the upload of a stage's outputs and record; never throws, never waits. */
   upload(entry: RunCacheEntry): void {
     if (this.down || this.opts.readOnly || this.restorable(entry.key)) return;
-    const job: Promise<void> = this.uploadNow(entry).then(() => undefined, (err) => this.fault(err)).finally(() => this.pending.delete(job));
+    this.background(this.uploadNow(entry));
+  }
+
+  private background(work: Promise<unknown>): void {
+    const job: Promise<void> = work.then(() => undefined, (err) => this.fault(err)).finally(() => this.pending.delete(job));
     this.pending.add(job);
   }
 
