@@ -164,7 +164,8 @@ class Run {
       if (stage.fetch) {
         const fetched = await runFetchStage(this.fetchContext, stage, inputs.key, { sharedOnly: this.opts.restoreOnly });
         if (!fetched) return this.notRestoredStage(stage, reasons);
-        await this.remember(recordOf(stage, inputs, [], fetched.outputHash, Date.now() - began));
+        // the record only: a fetch stage's content is the model cache, shared as a snapshot (fetch-runner.ts), not as outputs
+        this.ctx.records.record(recordOf(stage, inputs, [], fetched.outputHash, Date.now() - began));
         this.produced(stage, fetched.outputHash);
         return fetched.from ? this.finish(stage, 'restored', began, [...reasons, IN_CACHE], undefined, 'remote') : this.finish(stage, 'ran', began, reasons);
       }
