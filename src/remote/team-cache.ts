@@ -199,8 +199,10 @@ export class TeamCache {
   }
 
   private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void): Promise<void> {
+    const carried = this.inlined(blob);
+    if (!carried && this.down) throw new RemoteError(`not tried: the team cache is not usable (${this.down})`); // no more waiting on it
     if (blob.size <= IN_MEMORY_BYTES) {
-      const data = this.inlined(blob) ?? (await this.client.getBlob(blob.sha256, blob.size));
+      const data = carried ?? (await this.client.getBlob(blob.sha256, blob.size));
       this.local.objects.adoptBytes(data, hash);
       counted(data.length);
       return;
