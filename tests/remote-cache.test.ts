@@ -222,17 +222,19 @@ stages:
 });
 
 describe('faults between pipe and the server (a proxy in front of nginx)', () => {
-  type Mode = 'truncate' | 'corrupt' | 'stall' | 'fail' | 'reset';
-  let proxy: { server: Server; url: string; mode: Mode; hits: number };
+  type Mode = 'truncate' | 'corrupt' | 'stall' | 'fail' | 'reset' | 'drop-once';
+  let proxy: { server: Server; url: string; mode: Mode; hits: number; ranges: string[] };
 
   beforeAll(async () => {
     const port = await freePort();
-    proxy = { server: createServer(), url: `http://127.0.0.1:${port}/pipe`, mode: 'fail', hits: 0 };
+    proxy = { server: createServer(), url: `http://127.0.0.1:${port}/pipe`, mode: 'fail', hits: 0, ranges: [] };
     proxy.server.on('request', (req, res) => {
       const isBlob = req.method === 'GET' && req.url!.includes('/cas/');
       if (!isBlob || proxy.mode === undefined) return forward(req, res);
       proxy.hits++;
+      if (req.headers.range) proxy.ranges.push(req.headers.range);
       if (proxy.mode === 'fail') return void res.writeHead(503).end('busy');
+      if (proxy.mode === 'drop-once' && proxy.hits > 1) return forward(req, res);
       const upstream = request({ host: '127.0.0.1', port: nginx.port, path: req.url, method: 'GET', headers: { range: req.headers.range ?? '' } }, (up) => {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
@@ -242,6 +244,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
           if (proxy.mode === 'truncate') return res.end(body.subarray(0, body.length >> 1)), res.socket?.destroy();
           if (proxy.mode === 'reset') return res.write(body.subarray(0, 10)), res.socket?.destroy();
           if (proxy.mode === 'stall') return res.write(body.subarray(0, 10)); // then nothing, ever
+          if (proxy.mode === 'drop-once') return res.write(body.subarray(0, 100_000), () => res.socket?.destroy());
           body[body.length >> 1] ^= 0xff;
           res.end(body);
         });
@@ -277,6 +280,19 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
       expect(proxy.hits).toBeLessThanOrEqual(12);
     });
   }
+
+  test('a blob whose connection drops mid-body is resumed with Range from the bytes on disk, and restored', async () => {
+    const a = await projectA(nginx.url);
+    const b = await cloneOf(a);
+    proxy.mode = 'drop-once';
+    proxy.hits = 0;
+    proxy.ranges = [];
+    const r = ok(await b.pipe(['run', '--remote-cache', proxy.url]));
+    expect(statuses(r)).toEqual({ gen: 'restored', count: 'restored', tail: 'restored' });
+    expect(proxy.hits).toBe(2);
+    expect(proxy.ranges).toEqual([expect.stringMatching(/^bytes=[1-9]\d*-$/)]);
+    expect(outputsOf(b)).toEqual(outputsOf(a));
+  });
 });
 
 function keysOf(p: TestProject): Record<string, string> {

@@ -374,7 +374,8 @@ class Run {
         this.reporter.note(`pipe: ${stage.name}: ${reasonText(reason)}`);
         return reason;
       }
-      await this.ctx.stats.hash(abs);
+      if (out.kind === 'file') this.ctx.stats.vouchFile(abs, out.hash); // restored from a verified object: no need to read it again
+      else await this.ctx.stats.hash(abs);
     }
     return undefined;
   }
