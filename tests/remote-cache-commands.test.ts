@@ -132,7 +132,7 @@ describe('pipe push and pipe pull', () => {
     expect(failed.stdout).toMatch(/ECONNREFUSED/);
   });
 
-  test('push and pull without a team cache, or push to a read-only one, are refused with exit 2', async () => {
+  test('push and pull without a team cache, or push to a read-only one, are refused with exit 2; CI overrides read_only with PIPE_REMOTE_CACHE_READ_ONLY=0', async () => {
     const a = await builtLocally();
     for (const args of [['push'], ['pull']]) {
       const r = expectExit(await a.pipe(args, { json: false }), 2);
@@ -140,6 +140,11 @@ describe('pipe push and pipe pull', () => {
     }
     const ro = expectExit(await a.pipe(['push', '--remote-cache', nginx.url], { json: false, env: { PIPE_REMOTE_CACHE_READ_ONLY: '1' } }), 2);
     expect(ro.stderr).toMatch(/read-only for this command/);
+    // read_only: true in pipeline.yaml (laptops); CI writes with PIPE_REMOTE_CACHE_READ_ONLY=0
+    a.write('pipeline.yaml', `remote_cache: {url: "${nginx.url}", read_only: true}\n${a.read('pipeline.yaml')}`);
+    expectExit(await a.pipe(['push'], { json: false }), 2);
+    const ci = ok(await a.pipe(['push'], { env: { PIPE_REMOTE_CACHE_READ_ONLY: '0' } }));
+    expect(summary(ci)).toMatchObject({ failed: 0, notBuilt: 0 });
   });
 });
 
