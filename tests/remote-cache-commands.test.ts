@@ -58,6 +58,12 @@ function freshCopy(a: TestProject, files = ['pipeline.yaml', 'input.txt']): Test
   return b;
 }
 
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => readFileSync(path.join(e.parentPath ?? e.path, e.name), 'latin1'));
+}
+
 function sha(p: TestProject, file: string): string {
   return createHash('sha256').update(readFileSync(p.path(file))).digest('hex');
 }
@@ -146,6 +152,31 @@ describe('pipe push and pipe pull', () => {
     const ci = ok(await a.pipe(['push'], { env: { PIPE_REMOTE_CACHE_READ_ONLY: '0' } }));
     expect(summary(ci)).toMatchObject({ failed: 0, notBuilt: 0 });
   });
+});
+
+test('push, pull and status never show the password in the URL or the token, reachable or not', async () => {
+  const password = 'pw-never-shown-8812';
+  const token = 'tok-never-shown-4471';
+  const url = nginx.url.replace('http://', `http://bob:${password}@`);
+  const env = { PIPE_REMOTE_CACHE_TOKEN: token };
+  const a = await builtLocally();
+  const b = freshCopy(a);
+  const down = await startNginx();
+  const downUrl = down.url.replace('http://', `http://bob:${password}@`);
+  await down.stop();
+  const results = [
+    ok(await a.pipe(['push', '-v', '--remote-cache', url], { env })),
+    ok(await b.pipe(['status', '-v', '--remote-cache', url], { env, json: false })),
+    ok(await b.pipe(['pull', '-v', '--remote-cache', url], { env })),
+    expectExit(await a.pipe(['push', '-v', '--remote-cache', downUrl], { env }), 1),
+    ok(await b.pipe(['status', '-v', '--remote-cache', downUrl], { env, json: false })),
+  ];
+  expect(results[2]!.stderr).toMatch(/pulled 3 stage\(s\)/);
+  expect(results[3]!.stdout).toContain(down.url); // the URL is shown, without its userinfo
+  for (const text of [...results.flatMap((r) => [r.stdout, r.stderr]), ...filesUnder(a.path('.pipe')), ...filesUnder(b.path('.pipe'))]) {
+    expect(text).not.toContain(password);
+    expect(text).not.toContain(token);
+  }
 });
 
 describe('pipe status --remote-cache', () => {
