@@ -3,10 +3,12 @@
  * The team cache on loopback, in one run: restoring a 1 GB output from nginx (WebDAV) against curl fetching
  * the same blob (target: pipe >= 0.8x curl's throughput), and a fresh copy of a 1,000-stage pipeline restored
  * entirely from the team cache against running it locally (record lookups per second; target >= 500/s).
+ * Each timed pair runs twice, alternating, and the faster of each is kept (the machine is shared). The peak
+ * RSS of the restoring process comes from /usr/bin/time.
  *   node bench/remote-cache.js [--mb 1024] [--stages 1000]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,8 +46,10 @@ for (let i = 0; i < 200; i++) {
 
 const pipe = (cwd, ...args) => {
   const t = process.hrtime.bigint();
-  const out = execFileSync('node', [bin, '--json', ...args], { cwd, env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 }).toString();
-  return { s: Number(process.hrtime.bigint() - t) / 1e9, summary: JSON.parse(out.trim().split('\n').pop()) };
+  const rss = path.join(scratch, 'rss.txt');
+  const out = execFileSync('/usr/bin/time', ['-o', rss, '-f', '%M', 'node', bin, '--json', ...args], { cwd, env: { ...process.env, CI: '1' }, maxBuffer: 1 << 28 }).toString();
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  return { s, rssMb: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024, out, summary: JSON.parse(out.trim().split('\n').pop()) };
 };
 const project = (name, yaml) => {
   const dir = path.join(scratch, name);
@@ -60,29 +64,38 @@ try {
   const a = project('big-a', bigYaml);
   pipe(a, 'run', '--remote-cache', url);
   const sha = readdirSync(path.join(scratch, 'blobs/pipe/cas'))[0];
-  const t0 = process.hrtime.bigint();
-  execFileSync('curl', ['-s', '-f', '-o', path.join(scratch, 'curl.bin'), `${url}/cas/${sha}`]);
-  const curlS = Number(process.hrtime.bigint() - t0) / 1e9;
-  rmSync(path.join(scratch, 'curl.bin'));
-  const b = project('big-b', bigYaml);
-  const restored = pipe(b, 'run', '--remote-cache', url);
-  if (restored.summary.restored !== 1) throw new Error(`expected a restore, got ${JSON.stringify(restored.summary)}`);
+  let curlS = Infinity;
+  let restored;
+  for (let round = 0; round < 2; round++) {
+    const t0 = process.hrtime.bigint();
+    execFileSync('curl', ['-s', '-f', '-o', path.join(scratch, 'curl.bin'), `${url}/cas/${sha}`]);
+    curlS = Math.min(curlS, Number(process.hrtime.bigint() - t0) / 1e9);
+    rmSync(path.join(scratch, 'curl.bin'));
+    const b = project(`big-b${round}`, bigYaml);
+    const r = pipe(b, 'run', '--remote-cache', url);
+    if (r.summary.restored !== 1) throw new Error(`expected a restore, got ${JSON.stringify(r.summary)}`);
+    if (!restored || r.s < restored.s) restored = r;
+    rmSync(b, { recursive: true, force: true });
+  }
   rmSync(a, { recursive: true, force: true });
-  rmSync(b, { recursive: true, force: true });
 
   // 2. many small stages
   let yaml = 'version: 1\nstages:\n';
   for (let i = 0; i < STAGES; i++) yaml += `  s${i}:\n    cmd: echo ${i} > o/${i}.txt\n    outs: [o/${i}.txt]\n`;
   const m = project('many-a', yaml);
   const local = pipe(m, 'run', '--remote-cache', url);
+  const plainStatus = pipe(project('many-s', yaml), 'status');
+  const looked = pipe(path.join(scratch, 'many-s'), 'status', '--remote-cache', url);
+  const wouldRestore = JSON.parse(looked.out).stages.filter((st) => st.teamCache).length;
+  if (wouldRestore !== STAGES) throw new Error(`status --remote-cache: expected ${STAGES} stages the team cache would restore, got ${wouldRestore}`);
   const fresh = project('many-b', yaml);
   const remote = pipe(fresh, 'run', '--remote-cache', url);
   if (remote.summary.restored !== STAGES) throw new Error(`expected ${STAGES} restores, got ${JSON.stringify(remote.summary)}`);
 
   const mbps = (s) => (MB / s).toFixed(0);
   const lines = [
-    `${MB} MB blob from nginx on loopback: curl ${curlS.toFixed(2)} s (${mbps(curlS)} MB/s); pipe run restoring it ${restored.s.toFixed(2)} s (${mbps(restored.s)} MB/s) = ${(curlS / restored.s).toFixed(2)}x curl (target >= 0.8x)`,
-    `${STAGES} stages: run locally (and upload) ${local.s.toFixed(2)} s; fresh copy restored from the team cache ${remote.s.toFixed(2)} s = ${(STAGES / remote.s).toFixed(0)} record lookups+restores/s (target >= 500/s)`,
+    `${MB} MB blob from nginx on loopback: curl ${curlS.toFixed(2)} s (${mbps(curlS)} MB/s); pipe run restoring it ${restored.s.toFixed(2)} s (${mbps(restored.s)} MB/s) = ${(curlS / restored.s).toFixed(2)}x curl (target >= 0.8x); peak RSS of pipe ${restored.rssMb.toFixed(0)} MB`,
+    `${STAGES} stages: run locally (and upload) ${local.s.toFixed(2)} s; \`pipe status --remote-cache\` of a fresh copy (${STAGES} record lookups, process start included) ${looked.s.toFixed(2)} s = ${(STAGES / looked.s).toFixed(0)} lookups/s end to end (target >= 500/s), against ${plainStatus.s.toFixed(2)} s without the team cache: ${(STAGES / (looked.s - plainStatus.s)).toFixed(0)} lookups/s for the lookups themselves; fresh copy restored entirely by \`pipe run\` ${remote.s.toFixed(2)} s = ${(STAGES / remote.s).toFixed(0)} stages/s`,
   ];
   console.log(lines.join('\n'));
 } finally {

@@ -97,12 +97,33 @@ describe('the team cache over nginx', () => {
 
   test('a blob altered on the server: that stage runs locally with a correct result, the others are restored', async () => {
     const a = await projectA(nginx.url);
-    const blob = createHash('sha256').update(readFileSync(a.path('count.txt'))).digest('hex');
+    const blob = createHash('sha256').update(readFileSync(a.path('data/big.bin'))).digest('hex');
     writeFileSync(nginx.file(`cas/${blob}`), 'tampered\n');
     const b = await cloneOf(a);
     const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
-    expect(statuses(r)).toEqual({ gen: 'restored', count: 'ran', tail: 'restored' });
+    expect(statuses(r)).toEqual({ gen: 'ran', count: 'restored', tail: 'restored' });
     expect(r.stderr).toMatch(/altered on the server/);
+    expect(outputsOf(b)).toEqual(outputsOf(a));
+    // B ran it and uploaded the blob again: the server holds the right bytes once more
+    expect(createHash('sha256').update(readFileSync(nginx.file(`cas/${blob}`))).digest('hex')).toBe(blob);
+  });
+
+  test('small outputs travel inside their record (no request of their own); altered there, they are refused', async () => {
+    const a = await projectA(nginx.url);
+    const keys = keysOf(a);
+    const record = JSON.parse(readFileSync(nginx.file(`ac/${keys.count}`), 'utf8')) as { inline: Record<string, string>; blobs: Record<string, { sha256: string }> };
+    const sha = createHash('sha256').update(readFileSync(a.path('count.txt'))).digest('hex');
+    expect(Buffer.from(record.inline[sha]!, 'base64').toString()).toBe(a.read('count.txt'));
+    expect(nginx.files('cas')).not.toContain(sha);
+    // altered consistently (content and its SHA-256): the local digest still catches it
+    const forged = Buffer.from('forged\n');
+    const forgedSha = createHash('sha256').update(forged).digest('hex');
+    for (const blob of Object.values(record.blobs)) if (blob.sha256 === sha) Object.assign(blob, { sha256: forgedSha, size: forged.length });
+    record.inline = { [forgedSha]: forged.toString('base64') };
+    writeFileSync(nginx.file(`ac/${keys.count}`), JSON.stringify(record));
+    const b = await cloneOf(a);
+    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    expect(statuses(r)).toEqual({ gen: 'restored', count: 'ran', tail: 'restored' });
     expect(b.read('count.txt')).toBe(a.read('count.txt'));
   });
 
@@ -201,17 +222,19 @@ stages:
 });
 
 describe('faults between pipe and the server (a proxy in front of nginx)', () => {
-  type Mode = 'truncate' | 'corrupt' | 'stall' | 'fail' | 'reset';
-  let proxy: { server: Server; url: string; mode: Mode; hits: number };
+  type Mode = 'truncate' | 'corrupt' | 'stall' | 'fail' | 'reset' | 'drop-once';
+  let proxy: { server: Server; url: string; mode: Mode; hits: number; ranges: string[] };
 
   beforeAll(async () => {
     const port = await freePort();
-    proxy = { server: createServer(), url: `http://127.0.0.1:${port}/pipe`, mode: 'fail', hits: 0 };
+    proxy = { server: createServer(), url: `http://127.0.0.1:${port}/pipe`, mode: 'fail', hits: 0, ranges: [] };
     proxy.server.on('request', (req, res) => {
       const isBlob = req.method === 'GET' && req.url!.includes('/cas/');
       if (!isBlob || proxy.mode === undefined) return forward(req, res);
       proxy.hits++;
+      if (req.headers.range) proxy.ranges.push(req.headers.range);
       if (proxy.mode === 'fail') return void res.writeHead(503).end('busy');
+      if (proxy.mode === 'drop-once' && proxy.hits > 1) return forward(req, res);
       const upstream = request({ host: '127.0.0.1', port: nginx.port, path: req.url, method: 'GET', headers: { range: req.headers.range ?? '' } }, (up) => {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
@@ -221,6 +244,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
           if (proxy.mode === 'truncate') return res.end(body.subarray(0, body.length >> 1)), res.socket?.destroy();
           if (proxy.mode === 'reset') return res.write(body.subarray(0, 10)), res.socket?.destroy();
           if (proxy.mode === 'stall') return res.write(body.subarray(0, 10)); // then nothing, ever
+          if (proxy.mode === 'drop-once') return res.write(body.subarray(0, 100_000), () => res.socket?.destroy());
           body[body.length >> 1] ^= 0xff;
           res.end(body);
         });
@@ -248,12 +272,27 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
       const started = Date.now();
       const r = ok(await b.pipe(['run', '--remote-cache', proxy.url], { env: { PIPE_REMOTE_CACHE_STALL_MS: '300' }, timeoutMs: 20_000 }));
       expect(Date.now() - started).toBeLessThan(30_000);
-      expect(Object.values(statuses(r))).toEqual(['ran', 'ran', 'ran']);
-      expect(b.read('count.txt')).toBe(a.read('count.txt'));
+      // the large blob of `gen` goes through the proxy; the small outputs of the others travel in their records,
+      // fetched (and checked) while planning, before the fault: they are restored without another request
+      expect(statuses(r)).toEqual({ gen: 'ran', count: 'restored', tail: 'restored' });
+      expect(outputsOf(b)).toEqual(outputsOf(a));
       expect(proxy.hits).toBeGreaterThan(0);
       expect(proxy.hits).toBeLessThanOrEqual(12);
     });
   }
+
+  test('a blob whose connection drops mid-body is resumed with Range from the bytes on disk, and restored', async () => {
+    const a = await projectA(nginx.url);
+    const b = await cloneOf(a);
+    proxy.mode = 'drop-once';
+    proxy.hits = 0;
+    proxy.ranges = [];
+    const r = ok(await b.pipe(['run', '--remote-cache', proxy.url]));
+    expect(statuses(r)).toEqual({ gen: 'restored', count: 'restored', tail: 'restored' });
+    expect(proxy.hits).toBe(2);
+    expect(proxy.ranges).toEqual([expect.stringMatching(/^bytes=[1-9]\d*-$/)]);
+    expect(outputsOf(b)).toEqual(outputsOf(a));
+  });
 });
 
 function keysOf(p: TestProject): Record<string, string> {

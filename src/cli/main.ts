@@ -100,6 +100,20 @@ function program(shorthands: string): Command {
     .option('-o, --output <FILE>', 'where the page goes', 'plots.html')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
     .action(async (words: string[], opts, cmd: Command) => (await import('./plots.js')).plotsCommand(words, opts, globals(cmd)));
+  withShorthands(cli.command('push'), shorthands)
+    .description('upload to the team cache what the local cache holds for the targets\' current inputs')
+    .argument('[TARGET...]', 'stage names, group names or globs (default: as for run), with everything upstream')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('--remote-cache <URL>', 'the team cache (also PIPE_REMOTE_CACHE, remote_cache: in pipeline.yaml)')
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./push.js')).pushCommand(targets, opts, globals(cmd)));
+
+  withShorthands(cli.command('pull'), shorthands)
+    .description('download from the team cache the outputs for the targets\' current inputs; run nothing')
+    .argument('[TARGET...]', 'stage names, group names or globs (default: as for run), with everything upstream')
+    .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
+    .option('-j, --jobs <N>', 'stages restored at once (default: the number of cores)')
+    .option('--remote-cache <URL>', 'the team cache (also PIPE_REMOTE_CACHE, remote_cache: in pipeline.yaml)')
+    .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, { ...opts, restoreOnly: true, remoteCacheReadOnly: true }, globals(cmd)));
 
   withShorthands(cli.command('status'), shorthands)
     .description('each stage: fresh, stale (with reasons), never-run or missing-outputs')
@@ -108,6 +122,7 @@ function program(shorthands: string): Command {
     .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
     .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
     .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
+    .option('--remote-cache <URL>', 'also say which stale stages this team cache would restore (status asks it only when given this)')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./status.js')).statusCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('explain'), shorthands)

@@ -48,6 +48,8 @@ export interface RunOptions {
   from?: string[];
   until?: string[];
   downstream?: boolean;
+  /** pipe pull: restore from the caches, run nothing */
+  restoreOnly?: boolean;
 }
 
 /** What one run is, for its entry in the run history. */
@@ -134,6 +136,7 @@ export async function runOnce(
   try {
     if (lock) dropSnapshots(project.root);
     const remote = openTeamCache(project, opts, reporter);
+    if (opts.restoreOnly && !remote) throw new UserError('pipe pull needs a team cache: --remote-cache URL, PIPE_REMOTE_CACHE or remote_cache: in pipeline.yaml');
     const engine = openEngine(project, remote?.layer);
     const result = await execute(engine, order, {
       jobs: jobsOf(opts.jobs),
@@ -141,12 +144,14 @@ export async function runOnce(
       force: opts.forceSet,
       offline: !!opts.offline,
       noNetwork: opts.network === false,
+      restoreOnly: !!opts.restoreOnly,
       signal,
       resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
     }, reporter);
     const team = remote?.team();
     await team?.finish(); // the uploads of this run: the command ends after them
     if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
+    if (opts.restoreOnly) reporter.note(pullLine(result));
     engine.local.runs.compactIfLarge(engine.records);
     const succeeded = result.counts.failed === 0 && result.counts['not-run'] === 0 && !result.interrupted;
     const outputsNote = succeeded ? outputsSummary(project, opts.requested()) : undefined;
@@ -210,6 +215,15 @@ function writeTrace(project: Project, run: RunRecord, file: string, reporter: Re
   } catch (err) {
     reporter.note(`pipe: could not write the trace ${file}: ${(err as Error).message}`);
   }
+}
+
+/** What pull got and what it could not. */
+function pullLine(result: ExecuteResult): string {
+  const { restored, skipped } = result.counts;
+  const missing = result.notRestored;
+  const names = missing.length > 10 ? `${missing.slice(0, 10).join(', ')}, ...` : missing.join(', ');
+  const got = `pulled ${restored} stage(s), ${skipped} already up to date`;
+  return missing.length ? `${got}; ${missing.length} not in the team cache for their current inputs (run them): ${names}` : `${got}; nothing missing`;
 }
 
 /** A dry run is the plan printed, nothing more: what each stage would do, and why. */

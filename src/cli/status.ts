@@ -1,14 +1,20 @@
-/** pipe status: fresh, stale (with reasons), never-run, missing-outputs. */
+/** pipe status: fresh, stale (with reasons), never-run, missing-outputs; with --remote-cache, what the team cache would restore. */
 import type { PartOfGraph } from '../graph/select.js';
 import { paint } from '../report/format.js';
+import { openTeamCache } from '../remote/open.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { stageStates, type DisplayState } from './states.js';
 
-export async function statusCommand(targets: string[], opts: { set: string[] } & PartOfGraph, globals: GlobalOptions): Promise<void> {
+export async function statusCommand(targets: string[], opts: { set: string[]; remoteCache?: string } & PartOfGraph, globals: GlobalOptions): Promise<void> {
   const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
   targets = chosen;
-  const states = await stageStates(project, selectStages(project, targets, opts));
+  const warnings: string[] = [];
+  const remote = opts.remoteCache
+    ? openTeamCache(project, { remoteCache: opts.remoteCache, remoteCacheReadOnly: true }, { note: (t) => warnings.push(t), progress: () => undefined })
+    : undefined;
+  const states = await stageStates(project, selectStages(project, targets, opts), remote?.layer);
+  for (const w of warnings) process.stderr.write(`${w}\n`);
   if (globals.json) {
     process.stdout.write(JSON.stringify({ stages: states }) + '\n');
     return;
@@ -18,8 +24,14 @@ export async function statusCommand(targets: string[], opts: { set: string[] } &
   const width = Math.min(48, Math.max(...states.map((s) => s.name.length), 4));
   const lines = states
     .filter((s) => !globals.quiet || s.state !== 'fresh')
-    .map((s) => `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${s.state === 'fresh' ? '' : s.reasons.join('; ')}`.trimEnd());
+    .map((s) => {
+      const why = s.state === 'fresh' ? '' : [...s.reasons, ...(s.teamCache ? ['the team cache would restore it'] : [])].join('; ');
+      return `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${why}`.trimEnd();
+    });
   const stale = states.filter((s) => s.state !== 'fresh').length;
-  lines.push(stale ? `${stale} of ${states.length} stage(s) would run` : `all ${states.length} stage(s) up to date`);
+  const shared = states.filter((s) => s.teamCache).length;
+  const team = remote?.team();
+  const fromTeam = team ? ` (${shared} of them the team cache ${team.stats.url} would restore)` : '';
+  lines.push(stale ? `${stale} of ${states.length} stage(s) would run${fromTeam}` : `all ${states.length} stage(s) up to date`);
   process.stdout.write(lines.join('\n') + '\n');
 }

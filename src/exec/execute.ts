@@ -41,11 +41,15 @@ export interface ExecuteOptions {
   resources: ResourcePool;
   /** where commands run (default: local processes) */
   runner?: StageRunner;
+  /** `pipe pull`: restore what the caches hold for the current keys, run nothing */
+  restoreOnly?: boolean;
 }
 
 export interface ExecuteResult {
   counts: Record<StageStatus, number>;
   interrupted: boolean;
+  /** restoreOnly: the stages no cache could restore */
+  notRestored: string[];
 }
 
 export async function execute(ctx: EngineContext, order: string[], opts: ExecuteOptions, reporter: Reporter): Promise<ExecuteResult> {
@@ -62,7 +66,7 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
   pool?.close();
   await run.aside.close();
   saveState(ctx);
-  return { counts: run.counts, interrupted: opts.signal.aborted };
+  return { counts: run.counts, interrupted: opts.signal.aborted, notRestored: [...run.notRestored] };
 }
 
 /** What became of a stage in this run, for deciding whether what is downstream must be re-planned. */
@@ -74,6 +78,8 @@ class Run {
   /** stage -> output digest, as produced or confirmed in this run */
   private readonly outputs = new Map<string, string>();
   private readonly done = new Map<string, Done>();
+  /** restoreOnly: the stages the caches could not restore */
+  readonly notRestored = new Set<string>();
   private readonly fetchContext: FetchRunContext;
   private readonly processes: ProcessRegistry;
   readonly aside: AsideArea;
@@ -97,6 +103,8 @@ class Run {
   async visit(name: string): Promise<'ok' | 'failed'> {
     const stage = this.ctx.project.stages.get(name)!;
     const started = Date.now();
+    const waiting = this.opts.restoreOnly && (this.ctx.project.graph.upstream[name] ?? []).find((u) => this.notRestored.has(u));
+    if (waiting) return this.notRestoredStage(stage, [{ kind: 'upstream-not-restored', subject: waiting }], false);
     try {
       return await this.act(stage, await this.currentPlan(stage), started);
     } catch (err) {
@@ -155,18 +163,30 @@ class Run {
         this.blocked({ name: stage.name });
         return 'failed';
       }
+      if (this.opts.restoreOnly && !stage.fetch) return this.notRestoredStage(stage, reasons);
       const began = Date.now();
       this.reporter.start(stage.name, reasons);
       if (stage.fetch) {
-        const outputHash = await runFetchStage(this.fetchContext, stage);
-        await remember(this.ctx, recordOf(stage, inputs, [], outputHash, Date.now() - began));
-        this.produced(stage, outputHash);
-        return this.finish(stage, 'ran', began, reasons);
+        const fetched = await runFetchStage(this.fetchContext, stage, inputs.key, { sharedOnly: this.opts.restoreOnly });
+        if (!fetched) return this.notRestoredStage(stage, reasons);
+        // the record only: a fetch stage's content is the model cache, shared as a snapshot (fetch-runner.ts), not as outputs
+        this.ctx.records.record(recordOf(stage, inputs, [], fetched.outputHash, Date.now() - began));
+        this.produced(stage, fetched.outputHash);
+        return fetched.from ? this.finish(stage, 'restored', began, [...reasons, IN_CACHE], undefined, 'remote') : this.finish(stage, 'ran', began, reasons);
       }
       return await this.runCommand(stage, inputs, reasons, began, release);
     } finally {
       release();
     }
+  }
+
+  /** restoreOnly: neither cache holds the stage's outputs for its current key; it is left as it is. */
+  private notRestoredStage(stage: Stage, reasons: Reason[], own = true): 'ok' {
+    this.notRestored.add(stage.name);
+    this.counts['not-run']++;
+    const why = own ? [...reasons.filter((r) => r.kind !== 'in-cache'), { kind: 'not-in-cache' as const }] : reasons;
+    this.reporter.finish({ type: 'stage', stage: stage.name, status: 'not-run', ms: 0, reasons: why });
+    return 'ok';
   }
 
   private produced(stage: Stage, outputHash: string): void {
@@ -348,7 +368,8 @@ class Run {
         this.reporter.note(`pipe: ${stage.name}: ${reasonText(reason)}`);
         return reason;
       }
-      await this.ctx.stats.hash(abs);
+      if (out.kind === 'file') this.ctx.stats.vouchFile(abs, out.hash); // restored from a verified object: no need to read it again
+      else await this.ctx.stats.hash(abs);
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 /** A Hugging Face snapshot: check it without the network, or download what is missing into the hub cache layout. */
-import { readlink, stat } from 'node:fs/promises';
+import { mkdir, readlink, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
 import picomatch from 'picomatch';
 import type { HfFetch } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
@@ -8,7 +9,7 @@ import { FetchError } from './errors.js';
 import { type Expected, SHA1_HEX, SHA256_HEX, fileMatches } from './hashing.js';
 import { type FileMeta, type Sibling, getRevisionInfo, headFile } from './hf-api.js';
 import {
-  blobPath, ensureLink, linkTarget, listSnapshot, removeQuietly, repoFolder, resolveLocalCommit, snapshotPath, writeRef,
+  COMMIT_HEX, blobPath, ensureLink, linkTarget, listSnapshot, removeQuietly, repoFolder, resolveLocalCommit, snapshotPath, writeRef,
 } from './hf-layout.js';
 import { throwIfAborted } from './http.js';
 import { fetchIdentity, snapshotDigest } from './identity.js';
@@ -165,4 +166,66 @@ async function adoptCachedSnapshot(spec: HfFetch, ctx: FetchContext, repoDir: st
 
 function short(commit: string): string {
   return commit.slice(0, 12);
+}
+
+/** A snapshot as the team cache shares it: the commit and each file with its etag and size. */
+export interface SharedHfSnapshot {
+  commit: string;
+  files: { path: string; etag: string; size: number }[];
+}
+
+export type SharedDownload = (file: SharedHfSnapshot['files'][number], dest: string, onBytes: (n: number) => void) => Promise<void>;
+
+/**
+ * Puts a snapshot shared by the team cache into the hub layout, without asking the hub: each blob is
+ * checked against its etag (a SHA-256 one by the download itself, a git SHA-1 one here), the links made
+ * only once every blob is complete, then the ref and pipe's record, as a fetch from the hub leaves them.
+ */
+export async function restoreShared(spec: HfFetch, ctx: FetchContext, shared: SharedHfSnapshot, download: SharedDownload): Promise<RunResult> {
+  if (COMMIT_HEX.test(spec.revision) && spec.revision !== shared.commit) {
+    throw new FetchError(`${spec.hf}: the team cache holds commit ${short(shared.commit)}, not the pinned ${short(spec.revision)}`);
+  }
+  const repoDir = repoFolder(ctx.hubCache, spec);
+  let downloaded = 0;
+  const stamps = await runPool(shared.files, ctx.concurrency ?? 4, async (file) => {
+    const label = `${spec.hf} ${file.path}`;
+    const expected = expectationFor(file.etag, file.size, label);
+    const blob = blobPath(repoDir, file.etag);
+    const fetched = !(await reusable(blob, expected));
+    if (fetched) {
+      const temp = `${blob}.incomplete`;
+      await mkdir(path.dirname(blob), { recursive: true });
+      try {
+        const report = progressReporter(ctx, label);
+        let got = 0;
+        await download(file, temp, (n) => report((got += n), file.size));
+        if (expected.kind === 'git-sha1' && !(await fileMatches(temp, expected))) throw new FetchError(`${label}: the team cache's copy does not match its etag ${file.etag}`);
+        await rename(temp, blob);
+      } finally {
+        await removeQuietly(temp);
+      }
+      downloaded += file.size;
+    }
+    const now = await stampOf(blob);
+    if (!now) throw new FetchError(`${label}: the blob vanished right after it was written`);
+    ctx.onProgress?.({ file: label, bytes: file.size, total: file.size, done: true });
+    ctx.log(`${label} ${formatBytes(file.size)} ${fetched ? 'from the team cache' : 'cached'}`);
+    return { path: file.path, etag: file.etag, ...now };
+  });
+  throwIfAborted(ctx);
+  for (const s of stamps) await ensureLink(repoDir, shared.commit, s.path, s.etag);
+  await writeRef(repoDir, spec.revision, shared.commit);
+  return finish(spec, ctx, shared.commit, stamps, downloaded);
+}
+
+/** The verified snapshot on disk for this spec (to share it), with where each file's blob is; undefined when not fresh. */
+export async function sharedHf(spec: HfFetch, ctx: FetchContext): Promise<{ snapshot: SharedHfSnapshot; blobOf: (f: { etag: string }) => string } | undefined> {
+  if (!(await checkHf(spec, ctx)).fresh) return undefined;
+  const record = await readRecord(ctx.root, fetchIdentity(spec));
+  if (!record || record.kind !== 'hf') return undefined;
+  const repoDir = repoFolder(ctx.hubCache, spec);
+  return {
+    snapshot: { commit: record.commit, files: record.files.map((f) => ({ path: f.path, etag: f.etag, size: f.size })) },
+    blobOf: (f) => blobPath(repoDir, f.etag),
+  };
 }

@@ -5,7 +5,7 @@
 import type { FetchSpec } from '../pipeline/types.js';
 import type { FetchContext } from './context.js';
 import { FetchError, redact } from './errors.js';
-import { checkHf, runHf } from './hf-fetch.js';
+import { checkHf, restoreShared, runHf, sharedHf, type SharedDownload, type SharedHfSnapshot } from './hf-fetch.js';
 import { isHf } from './identity.js';
 import type { CheckResult, RunResult } from './types.js';
 import { checkUrl, runUrl } from './url-fetch.js';
@@ -27,6 +27,22 @@ export async function checkFetched(spec: FetchSpec, ctx: FetchContext): Promise<
 export async function runFetch(spec: FetchSpec, ctx: FetchContext): Promise<RunResult> {
   return guard(ctx, () => (isHf(spec) ? runHf(spec, ctx) : runUrl(spec, ctx)));
 }
+
+/**
+ * Puts a model snapshot the team cache shares into the model cache, verified, asking the hub nothing;
+ * undefined for a URL fetch (the team cache shares only model snapshots).
+ */
+export async function restoreSharedSnapshot(spec: FetchSpec, ctx: FetchContext, shared: SharedHfSnapshot, download: SharedDownload): Promise<RunResult | undefined> {
+  if (!isHf(spec)) return undefined;
+  return guard(ctx, () => restoreShared(spec, ctx, shared, download));
+}
+
+/** The verified snapshot on disk, to share with the team cache (undefined for a URL fetch or one not fetched). */
+export async function sharedSnapshot(spec: FetchSpec, ctx: FetchContext): ReturnType<typeof sharedHf> {
+  return isHf(spec) ? sharedHf(spec, ctx) : undefined;
+}
+
+export type { SharedHfSnapshot, SharedDownload };
 
 /** Every failure leaves as a FetchError with the token scrubbed; filesystem errors keep their message. */
 async function guard<T>(ctx: FetchContext, work: () => Promise<T>): Promise<T> {

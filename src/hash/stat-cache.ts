@@ -73,6 +73,18 @@ export class StatCache {
     return this.hashedUnder.get(absPath);
   }
 
+  /**
+   * The hash of a file pipe itself just wrote from content it had checked (a restore from the cache), so the
+   * file is not read again: remembered as a hash read now would be (not persisted while its stat is racy).
+   */
+  vouchFile(absPath: string, hash: string): void {
+    const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
+    if (!st?.isFile()) return;
+    const trusted = this.remember(absPath, st, hash, wallClockNs());
+    this.hashedUnder.set(absPath, [[absPath, trusted ? statKey(st) : UNTRUSTED]]);
+    if (this.memoize) this.seen.set(absPath, { kind: 'file', hash, size: Number(st.size), exec: isExecutable(st) });
+  }
+
   private async hashUncached(absPath: string): Promise<PathHash> {
     const st = statSync(absPath, { bigint: true, throwIfNoEntry: false });
     if (!st) {

@@ -7,7 +7,7 @@ import { ObjectStore } from '../state/objects.js';
 import { redactorFor } from '../report/redact.js';
 import { RecordStore } from '../state/records.js';
 import { LocalRunCache } from '../state/run-cache.js';
-import type { OutputStore, RunCache } from '../state/stores.js';
+import type { OutputStore, RunCache, SnapshotStore } from '../state/stores.js';
 
 export interface EngineContext {
   project: Project;
@@ -17,6 +17,8 @@ export interface EngineContext {
   objects: OutputStore;
   /** stage key -> outputs (likewise) */
   runCache: RunCache;
+  /** fetch stages' snapshots shared by key (only with a team cache) */
+  snapshots?: SnapshotStore;
   /** this machine's caches, for what only they do (gc, orphans, saving) */
   local: LocalCaches;
   /** names of the fetch stages, for HF_HUB_OFFLINE */
@@ -29,7 +31,7 @@ export interface LocalCaches {
 }
 
 /** Puts other caches behind the local ones (the team cache); the planner only sees the interfaces. */
-export type CacheLayer = (local: LocalCaches) => { objects: OutputStore; runCache: RunCache };
+export type CacheLayer = (local: LocalCaches) => { objects: OutputStore; runCache: RunCache; snapshots?: SnapshotStore };
 
 export function openEngine(project: Project, layer?: CacheLayer): EngineContext {
   const dir = project.stateDir;

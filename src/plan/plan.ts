@@ -15,7 +15,11 @@ import type { EngineContext } from './context.js';
 import { decide, forced, type Decision, type StaleState } from './decide.js';
 import { EscapeCheck, EscapeError } from './escapes.js';
 import { fetchDecision } from './fetch-freshness.js';
+import { Limiter } from '../util/limiter.js';
 import { EXECUTABLE_MARK, stageInputs, type KnownDeps, type StageInputs } from './inputs.js';
+
+/** stages planned at once (their lookups and hashing overlap) */
+const PLANNING_AT_ONCE = 16;
 
 export type PlannedAction =
   | Decision
@@ -51,16 +55,26 @@ export class Planner {
     this.escapes = new EscapeCheck(ctx);
   }
 
-  /** A decision for every stage of `order` (in dependency order). */
+  /**
+   * A decision for every stage of `order` (in dependency order). Stages are planned as soon as their
+   * upstream stages are, several at a time: what a decision waits on (a dep to hash, a run-cache lookup
+   * that may go over the network) overlaps with the others'.
+   */
   async planAll(order: string[]): Promise<Map<string, StagePlan>> {
     const plans = new Map<string, StagePlan>();
     const outcomes = new Map<string, Outcome>();
+    const planned = new Map<string, Promise<void>>();
+    const limit = new Limiter(PLANNING_AT_ONCE);
     for (const name of order) {
-      const plan = await this.planInContext(this.ctx.project.stages.get(name)!, outcomes);
-      plans.set(name, plan);
-      outcomes.set(name, outcomeOf(plan));
+      const ups = (this.ctx.project.graph.upstream[name] ?? []).flatMap((u) => planned.get(u) ?? []);
+      planned.set(name, Promise.all(ups).then(() => limit.run(async () => {
+        const plan = await this.planInContext(this.ctx.project.stages.get(name)!, outcomes);
+        plans.set(name, plan);
+        outcomes.set(name, outcomeOf(plan));
+      })));
     }
-    return plans;
+    await Promise.all(planned.values());
+    return new Map(order.map((name) => [name, plans.get(name)!]));
   }
 
   /** The decision for one stage against what its upstream stages produced (the builder re-plans with this). */
@@ -120,7 +134,7 @@ export class Planner {
 
   /**
    * The deps that lie in outputs an upstream stage will restore: not on disk yet, their values are known
-   * from the restored records (a file output) or, when the stage's last run saw the same upstream outputs,
+   * from the restored records (a file or folder output named as the dep) or, when the stage's last run saw the same upstream outputs,
    * from its own record.
    */
   private restoredDeps(stage: Stage, ups: string[], outcomes: Map<string, Outcome>): KnownDeps | undefined {
@@ -135,6 +149,7 @@ export class Planner {
         const out = outs.find((o) => file === o.path || file.startsWith(o.path + '/'));
         if (!out) continue;
         if (out.path === file && out.kind === 'file') return out.exec ? out.hash + EXECUTABLE_MARK : out.hash;
+        if (out.path === file && out.kind === 'dir') return out.hash; // a folder dep's value is its hash, as recorded
         if (record?.parts.upstream[u] === outputHash) return record.parts.deps[file];
       }
       return undefined;

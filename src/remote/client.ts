@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, truncate } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { newDigest } from '../hash/digest.js';
 import type { RemoteEndpoint } from './endpoint.js';
+import { send, type Reply } from './transport.js';
 
 export interface ClientOptions {
   /** attempts after the first */
@@ -50,7 +51,7 @@ export class CacheClient {
   async exists(rel: string): Promise<boolean> {
     return this.retrying(`HEAD ${rel}`, async (signal) => {
       const res = await this.send('HEAD', rel, signal);
-      await res.body?.cancel();
+      res.discard();
       if (res.status === 404) return false;
       this.check(res, rel);
       return true;
@@ -59,10 +60,25 @@ export class CacheClient {
 
   /** A small JSON document (a stage record), or undefined on 404. */
   async getText(rel: string): Promise<string | undefined> {
+    return (await this.getBytes(rel, MAX_JSON_BYTES))?.toString('utf8');
+  }
+
+  /** A small blob held in memory, checked against its size and SHA-256 (BlobMismatch when it is not that). */
+  async getBlob(sha256: string, size: number): Promise<Buffer> {
+    const rel = `cas/${sha256}`;
+    const data = await this.getBytes(rel, size);
+    if (data === undefined) throw new BlobMismatch(`${rel} is not on the server`);
+    if (data.length !== size) throw new BlobMismatch(`${rel} is ${data.length} bytes on the server, not ${size} (altered on the server?)`);
+    if (createHash('sha256').update(data).digest('hex') !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
+    return data;
+  }
+
+  /** The whole body of `rel` (at most `max` bytes), or undefined on 404. */
+  private async getBytes(rel: string, max: number): Promise<Buffer | undefined> {
     return this.retrying(`GET ${rel}`, async (signal) => {
       const res = await this.send('GET', rel, signal);
       if (res.status === 404) {
-        await res.body?.cancel();
+        res.discard();
         return undefined;
       }
       this.check(res, rel);
@@ -70,10 +86,12 @@ export class CacheClient {
       let size = 0;
       for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
         size += chunk.length;
-        if (size > MAX_JSON_BYTES) throw new BlobMismatch(`${rel} is larger than any stage record (${MAX_JSON_BYTES} bytes)`);
+        if (size > max) throw new BlobMismatch(`${rel} is larger than the ${max} bytes expected`);
         chunks.push(chunk);
       }
-      return Buffer.concat(chunks).toString('utf8');
+      const declared = res.header('content-length') ?? null;
+      if (declared !== null && Number(declared) !== size) throw Object.assign(new Error(`${rel}: the response ended after ${size} of ${declared} bytes`), { code: 'ECONNRESET' });
+      return Buffer.concat(chunks, size);
     });
   }
 
@@ -95,7 +113,7 @@ export class CacheClient {
     await this.retrying(`GET ${rel}`, async (signal) => {
       const res = await this.send('GET', rel, signal, sha.offset > 0 ? { range: `bytes=${sha.offset}-` } : {});
       if (res.status === 404) {
-        await res.body?.cancel();
+        res.discard();
         throw new BlobMismatch(`${rel} is not on the server`);
       }
       this.check(res, rel);
@@ -104,32 +122,41 @@ export class CacheClient {
       try {
         let batch: Buffer[] = [];
         let batched = 0;
+        let received = sha.offset;
+        let writing: Promise<void> = Promise.resolve();
+        // one write in flight while the next chunks are read and hashed; `offset` counts what is on disk
         const flush = async () => {
+          await writing;
           if (batched === 0) return;
-          await file.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched));
-          sha.offset += batched;
-          onBytes?.(batched);
+          const chunks = batch;
+          const n = batched;
           batch = [];
           batched = 0;
+          writing = file.writev(chunks).then(() => {
+            sha.offset += n;
+            onBytes?.(n);
+          });
         };
         try {
           for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
-          if (sha.offset + batched + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
-          sha.hasher.update(chunk);
-          sha.local.update(chunk);
-          batch.push(chunk);
-          batched += chunk.length;
-          if (batched >= WRITE_BATCH) await flush();
+            received += chunk.length;
+            if (received > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+            sha.hasher.update(chunk);
+            sha.local.update(chunk);
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched >= WRITE_BATCH) await flush();
           }
         } finally {
           await flush(); // what was hashed is on disk: a resume continues right after it
+          await writing;
         }
       } finally {
         await file.close();
       }
       if (sha.offset < size) {
         // a whole response that is shorter than the record says: the server holds something else
-        if (res.status === 200 && Number(res.headers.get('content-length')) === sha.offset) throw new BlobMismatch(`${rel} is ${sha.offset} bytes on the server, not ${size} (altered on the server?)`);
+        if (res.status === 200 && Number(res.header('content-length')) === sha.offset) throw new BlobMismatch(`${rel} is ${sha.offset} bytes on the server, not ${size} (altered on the server?)`);
         throw Object.assign(new Error(`${rel}: the response ended after ${sha.offset} of ${size} bytes`), { code: 'ECONNRESET' });
       }
     });
@@ -143,8 +170,8 @@ export class CacheClient {
     await this.retrying(`PUT ${rel}`, async (signal) => {
       const stream = createReadStream(file, { highWaterMark: WRITE_BATCH });
       if (onBytes) stream.on('data', (c) => onBytes(c.length));
-      const res = await this.send('PUT', rel, signal, { 'content-length': String(size) }, Readable.toWeb(stream) as ReadableStream);
-      await res.body?.cancel();
+      const res = await this.send('PUT', rel, signal, { 'content-length': String(size) }, stream);
+      res.discard();
       this.check(res, rel);
     });
   }
@@ -152,35 +179,27 @@ export class CacheClient {
   async putText(rel: string, text: string): Promise<void> {
     await this.retrying(`PUT ${rel}`, async (signal) => {
       const res = await this.send('PUT', rel, signal, { 'content-type': 'application/json' }, text);
-      await res.body?.cancel();
+      res.discard();
       this.check(res, rel);
     });
   }
 
-  private async send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: BodyInit): Promise<Response> {
+  private async send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: string | Readable): Promise<Reply> {
     const auth = this.endpoint.authorization;
     // a server that accepts the connection and never answers: the wait for its headers is bounded too
     // (not for a PUT, whose response comes only after its whole body went up)
     const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
     const timer = body === undefined && abort ? setTimeout(abort, this.opts.stallMs) : undefined;
     try {
-      return await this.request(method, rel, signal, headers, auth, body);
+      const all: Record<string, string> = { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...headers };
+      if (typeof body === 'string') all['content-length'] = String(Buffer.byteLength(body));
+      return await send(`${this.endpoint.base}/${rel}`, method, all, signal, body);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private request(method: string, rel: string, signal: AbortSignal, headers: Record<string, string>, auth: string | undefined, body?: BodyInit): Promise<Response> {
-    return fetch(`${this.endpoint.base}/${rel}`, {
-      method,
-      headers: { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...headers },
-      redirect: 'error', // credentials never follow a redirect elsewhere
-      signal,
-      ...(body === undefined ? {} : { body, duplex: 'half' }),
-    } as RequestInit);
-  }
-
-  private check(res: Response, rel: string): void {
+  private check(res: Reply, rel: string): void {
     if (res.ok) return;
     throw new RemoteError(`${this.endpoint.shown}/${rel}: HTTP ${res.status}`, res.status);
   }
@@ -211,9 +230,7 @@ export class CacheClient {
  * The body's chunks; the attempt fails when no byte arrives for `stallMs` (a server that hangs mid-body):
  * a watchdog aborts the request itself, which ends a pending read whatever state the socket is in.
  */
-async function* stalling(res: Response, signal: AbortSignal, stallMs: number): AsyncGenerator<Buffer> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
+async function* stalling(res: Reply, signal: AbortSignal, stallMs: number): AsyncGenerator<Buffer> {
   const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -222,27 +239,27 @@ async function* stalling(res: Response, signal: AbortSignal, stallMs: number): A
     timer = setTimeout(() => {
       stalled = true;
       abort?.();
-      void reader.cancel().catch(() => undefined);
+      res.body.destroy();
     }, stallMs);
   };
+  const timedOut = () => Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' });
   try {
-    for (;;) {
-      arm();
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        if (stalled) throw Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' });
-        throw err;
-      }
-      if (stalled) throw Object.assign(new Error(`no data for ${stallMs} ms`), { code: 'ETIMEDOUT' });
-      if (chunk.done) return;
+    arm();
+    for await (const chunk of res.body) {
+      if (stalled) throw timedOut();
       if (signal.aborted) throw new RemoteError('interrupted');
-      yield Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength);
+      arm();
+      yield chunk as Buffer;
     }
+    if (stalled) throw timedOut();
+    // a connection closed before the whole body came: the stream ends without an error on some paths
+    if (!res.body.complete) throw Object.assign(new Error('the response ended early'), { code: 'ECONNRESET' });
+  } catch (err) {
+    if (stalled) throw timedOut();
+    throw err;
   } finally {
     clearTimeout(timer);
-    void reader.cancel().catch(() => undefined); // not awaited: a stalled body may never settle
+    if (!res.body.complete) res.body.destroy();
   }
 }
 

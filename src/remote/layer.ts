@@ -6,7 +6,7 @@
 import type { PathHash } from '../hash/types.js';
 import type { CacheLayer, LocalCaches } from '../plan/context.js';
 import { ObjectUnavailable, type ObjectProblem } from '../state/objects.js';
-import type { OutputStore, RunCache, RunCacheEntry } from '../state/stores.js';
+import type { OutputStore, RunCache, RunCacheEntry, SharedSnapshot, SnapshotFile, SnapshotStore } from '../state/stores.js';
 import type { TeamCache } from './team-cache.js';
 
 class LayeredRuns implements RunCache {
@@ -55,9 +55,26 @@ class LayeredObjects implements OutputStore {
   }
 }
 
+/** Fetch stages' snapshots: this machine's copy is the model cache; the team cache is asked by key. */
+class SharedSnapshots implements SnapshotStore {
+  constructor(private readonly team: TeamCache) {}
+
+  get(key: string): Promise<SharedSnapshot | undefined> {
+    return this.team.lookupSnapshot(key);
+  }
+
+  download(key: string, file: SnapshotFile, dest: string, onBytes?: (n: number) => void): Promise<void> {
+    return this.team.downloadSnapshotFile(key, file, dest, onBytes);
+  }
+
+  put(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): void {
+    this.team.uploadSnapshot(key, snapshot, blobOf);
+  }
+}
+
 export function teamCacheLayer(team: (local: LocalCaches) => TeamCache): CacheLayer {
   return (local) => {
     const t = team(local);
-    return { objects: new LayeredObjects(local, t), runCache: new LayeredRuns(local, t) };
+    return { objects: new LayeredObjects(local, t), runCache: new LayeredRuns(local, t), snapshots: new SharedSnapshots(t) };
   };
 }

@@ -24,7 +24,10 @@ export function openTeamCache(project: Project, opts: RemoteOptions, reporter: P
   const url = opts.remoteCache ?? (env.PIPE_REMOTE_CACHE || undefined) ?? declared?.url;
   if (!url) return undefined;
   const endpoint = parseEndpoint(url, env);
-  const readOnly = !!opts.remoteCacheReadOnly || truthy(env.PIPE_REMOTE_CACHE_READ_ONLY) || (url === declared?.url && declared.readOnly);
+  // PIPE_REMOTE_CACHE_READ_ONLY=0 is how CI writes to the team cache that pipeline.yaml declares read-only for laptops
+  const envSays = env.PIPE_REMOTE_CACHE_READ_ONLY;
+  const declaredReadOnly = url === declared?.url && declared.readOnly && !(envSays !== undefined && envSays !== '' && !truthy(envSays));
+  const readOnly = !!opts.remoteCacheReadOnly || truthy(envSays) || !!declaredReadOnly;
   const secret = env.PIPE_REMOTE_CACHE_SECRET || undefined;
   let team: TeamCache | undefined;
   const layer = teamCacheLayer((local) => (team = new TeamCache(endpoint, local, {

@@ -19,6 +19,10 @@ export interface RemoteRecord {
   blobs: Record<string, { sha256: string; size: number }>;
   /** folder hash -> its entries */
   trees: Record<string, TreeEntry[]>;
+  /** a fetch stage's model snapshot: its files, whose blobs are keyed by etag in `blobs` */
+  snapshot?: { commit: string; files: { path: string; etag: string; size: number }[] };
+  /** SHA-256 -> the bytes (base64) of the small blobs, so restoring them needs no request of their own */
+  inline?: Record<string, string>;
   /** hex HMAC-SHA256, when written with a secret */
   sig?: string;
 }
@@ -72,5 +76,25 @@ function wellFormed(v: unknown): v is RemoteRecord {
   const outsOk = r.outs.every((o) => o && typeof o.path === 'string' && ['file', 'dir', 'missing'].includes(o.kind) && typeof o.hash === 'string' && typeof o.size === 'number');
   const blobsOk = Object.values(r.blobs).every((b) => b && SHA256.test(b.sha256) && Number.isSafeInteger(b.size) && b.size >= 0);
   const treesOk = Object.values(r.trees).every((t) => Array.isArray(t));
-  return outsOk && blobsOk && treesOk;
+  const inlineOk = r.inline === undefined || (typeof r.inline === 'object' && r.inline !== null && Object.entries(r.inline).every(([k, v]) => SHA256.test(k) && typeof v === 'string'));
+  return outsOk && blobsOk && treesOk && inlineOk && (r.snapshot === undefined || snapshotOk(r));
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+const ETAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * A snapshot's files become paths under the model cache: each must be a plain relative path, each etag a
+ * hub etag, and an etag that is a SHA-256 the very SHA-256 its blob is stored under (so checking one checks both).
+ */
+function snapshotOk(r: RemoteRecord): boolean {
+  const snap = r.snapshot!;
+  if (!snap || typeof snap !== 'object' || typeof snap.commit !== 'string' || !COMMIT.test(snap.commit) || !Array.isArray(snap.files)) return false;
+  return snap.files.every((f) => {
+    if (!f || typeof f.path !== 'string' || typeof f.etag !== 'string' || !ETAG.test(f.etag) || !Number.isSafeInteger(f.size)) return false;
+    const parts = f.path.split('/');
+    if (f.path.startsWith('/') || f.path.includes('\\') || f.path.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) return false;
+    const blob = r.blobs[f.etag];
+    return !!blob && blob.size === f.size && (f.etag.length !== 64 || blob.sha256 === f.etag);
+  });
 }

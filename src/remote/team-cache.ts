@@ -8,14 +8,22 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 import type { LocalCaches } from '../plan/context.js';
 import type { OutputRecord } from '../state/records.js';
-import type { RunCacheEntry } from '../state/stores.js';
+import type { RunCacheEntry, SharedSnapshot, SnapshotFile } from '../state/stores.js';
+import { ObjectUnavailable } from '../state/objects.js';
 import { BlobMismatch, CacheClient, type ClientOptions, DEFAULT_CLIENT, RemoteError } from './client.js';
 import type { RemoteEndpoint } from './endpoint.js';
+import { Limiter } from '../util/limiter.js';
 import { readRecord, RECORD_FORMAT, signRecord, type Refusal, type RemoteRecord } from './record.js';
+
+/** blobs this small travel inside their stage's record (a restore needs no request of its own for them) */
+const INLINE_BYTES = 4 << 10;
+const INLINE_PER_RECORD = 64 << 10;
+/** blobs this small are downloaded into memory and written once; larger ones stream to disk */
+const IN_MEMORY_BYTES = 256 << 10;
 
 export interface TeamCacheOptions {
   readOnly: boolean;
@@ -50,7 +58,11 @@ export class TeamCache {
   /** local digest -> SHA-256 and size, from the records found */
   private readonly blobs = new Map<string, { sha256: string; size: number }>();
   private readonly trees = new Map<string, TreeEntry[]>();
+  /** SHA-256 -> base64 of the small blobs the records found carry */
+  private readonly inline = new Map<string, string>();
   private readonly pending = new Set<Promise<void>>();
+  /** blobs the server handed back wrong in this command: uploaded again (not trusted to be there) */
+  private readonly altered = new Set<string>();
   private readonly limit: Limiter;
   private down: string | undefined;
 
@@ -66,6 +78,25 @@ export class TeamCache {
 
   /** The outputs the team cache holds for `key`, from a record that passed every check. */
   async lookup(key: string): Promise<RunCacheEntry | undefined> {
+    const record = await this.recordFor(key);
+    if (!record || record.snapshot) return undefined;
+    return { key, outs: record.outs, outputHash: record.outputHash, from: 'remote' };
+  }
+
+  /** The model snapshot the team cache holds for a fetch stage's `key`. */
+  async lookupSnapshot(key: string): Promise<SharedSnapshot | undefined> {
+    return (await this.recordFor(key))?.snapshot;
+  }
+
+  /** Whether the server holds a record for `key` that this command would use (push skips those). */
+  async holds(key: string): Promise<boolean> {
+    const text = await this.client.getText(`ac/${key}`);
+    return text !== undefined && 'record' in readRecord(text, key, this.opts.secret);
+  }
+
+  private async recordFor(key: string): Promise<RemoteRecord | undefined> {
+    const known = this.found.get(key);
+    if (known) return known;
     if (this.down || !/^[0-9a-zA-Z_-]{8,128}$/.test(key)) return undefined;
     this.stats.lookups++;
     let text: string | undefined;
@@ -85,8 +116,49 @@ export class TeamCache {
     this.found.set(key, record);
     for (const [hash, blob] of Object.entries(record.blobs)) this.blobs.set(hash, blob);
     for (const [hash, entries] of Object.entries(record.trees)) this.trees.set(hash, entries);
+    for (const [sha256, data] of Object.entries(record.inline ?? {})) this.inline.set(sha256, data);
     this.stats.hits++;
-    return { key, outs: record.outs, outputHash: record.outputHash, from: 'remote' };
+    return record;
+  }
+
+  /** Streams one file of a snapshot found by lookupSnapshot into `dest`, checked against its SHA-256. */
+  async downloadSnapshotFile(key: string, file: SnapshotFile, dest: string, onBytes?: (n: number) => void): Promise<void> {
+    const blob = this.found.get(key)?.blobs[file.etag];
+    if (!blob || blob.size !== file.size) throw new BlobMismatch(`the record names no content for ${file.path}`);
+    try {
+      await this.limit.run(() => this.client.download(blob.sha256, blob.size, dest, (n) => {
+        this.stats.downloadedBytes += n;
+        onBytes?.(n);
+      }));
+    } catch (err) {
+      if (err instanceof BlobMismatch) this.altered.add(blob.sha256);
+      else this.fault(err);
+      throw err;
+    }
+  }
+
+  /** Queues the upload of a fetched snapshot (every file's blob, then the record); never throws, never waits. */
+  uploadSnapshot(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): void {
+    if (this.down || this.opts.readOnly || this.restorable(key)) return;
+    this.background(this.uploadSnapshotNow(key, snapshot, blobOf));
+  }
+
+  async uploadSnapshotNow(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): Promise<boolean> {
+    if (this.down) return false;
+    const blobs: RemoteRecord['blobs'] = {};
+    await Promise.all(snapshot.files.map((f) => this.limit.run(async () => {
+      const file = blobOf(f);
+      // a SHA-256 etag was checked when the file was downloaded: it is the blob's address as it is
+      const sha256 = /^[0-9a-f]{64}$/.test(f.etag) ? f.etag : await sha256Of(file);
+      blobs[f.etag] = { sha256, size: f.size };
+      if (!this.altered.has(sha256) && (await this.client.exists(`cas/${sha256}`))) return;
+      await this.client.putFile(`cas/${sha256}`, file, (n) => (this.stats.uploadedBytes += n));
+    })));
+    const files = snapshot.files.map((f) => ({ path: f.path, etag: f.etag, size: f.size }));
+    const record = signRecord({ format: RECORD_FORMAT, key, outputHash: '', outs: [], blobs, trees: {}, snapshot: { commit: snapshot.commit, files } }, this.opts.secret);
+    await this.client.putText(`ac/${key}`, JSON.stringify(record)); // last: only a complete upload is ever a hit
+    this.stats.uploaded++;
+    return true;
   }
 
   /** A record found here names every blob of this output (so it can be downloaded). */
@@ -111,26 +183,63 @@ export class TeamCache {
     await Promise.all(missing.map((e) => this.limit.run(async () => {
       const blob = this.blobs.get(e.hash);
       if (!blob || blob.size !== e.size) throw new BlobMismatch(`the record names no content for part of ${label}`);
-      const tmp = this.local.objects.blobTemp(e.hash);
+      const counted = (n: number) => {
+        moved += n;
+        this.stats.downloadedBytes += n;
+        this.opts.progress?.(label, moved, total, false);
+      };
       try {
-        const got = await this.client.download(blob.sha256, blob.size, tmp, (n) => {
-          moved += n;
-          this.stats.downloadedBytes += n;
-          this.opts.progress?.(label, moved, total, false);
-        });
-        await this.local.objects.adoptBlob(tmp, e.hash, got.digest);
-      } finally {
-        await rm(tmp, { force: true });
+        await this.fetchBlob(e.hash, blob, counted);
+      } catch (err) {
+        if (err instanceof BlobMismatch || err instanceof ObjectUnavailable) this.altered.add(blob.sha256);
+        throw err;
       }
     })));
     this.opts.progress?.(label, total, total, true);
   }
 
+  private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void): Promise<void> {
+    const carried = this.inlined(blob);
+    if (!carried && this.down) throw new RemoteError(`not tried: the team cache is not usable (${this.down})`); // no more waiting on it
+    if (blob.size <= IN_MEMORY_BYTES) {
+      const data = carried ?? (await this.client.getBlob(blob.sha256, blob.size));
+      this.local.objects.adoptBytes(data, hash);
+      counted(data.length);
+      return;
+    }
+    const tmp = this.local.objects.blobTemp(hash);
+    try {
+      const got = await this.client.download(blob.sha256, blob.size, tmp, counted);
+      await this.local.objects.adoptBlob(tmp, hash, got.digest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** A small blob the record carried, checked against its SHA-256; undefined when it carried none (or a wrong one). */
+  private inlined(blob: { sha256: string; size: number }): Buffer | undefined {
+    const text = this.inline.get(blob.sha256);
+    if (text === undefined) return undefined;
+    const data = Buffer.from(text, 'base64');
+    if (data.length === blob.size && createHash('sha256').update(data).digest('hex') === blob.sha256) return data;
+    throw new BlobMismatch(`the content the record carries for ${blob.sha256} does not match its SHA-256 (altered on the server?)`);
+  }
+
   /** Queues the upload of a stage's outputs and record; never throws, never waits. */
   upload(entry: RunCacheEntry): void {
-    if (this.down || this.opts.readOnly || this.found.has(entry.key)) return;
-    const job: Promise<void> = this.uploadNow(entry).then(() => undefined, (err) => this.fault(err)).finally(() => this.pending.delete(job));
+    if (this.down || this.opts.readOnly || this.restorable(entry.key)) return;
+    this.background(this.uploadNow(entry));
+  }
+
+  private background(work: Promise<unknown>): void {
+    const job: Promise<void> = work.then(() => undefined, (err) => this.fault(err)).finally(() => this.pending.delete(job));
     this.pending.add(job);
+  }
+
+  /** The record found for this key restored (no blob of it came back altered): nothing to upload. */
+  private restorable(key: string): boolean {
+    const record = this.found.get(key);
+    return !!record && Object.values(record.blobs).every((b) => !this.altered.has(b.sha256));
   }
 
   /** Uploads now (push): true when the record was written. */
@@ -148,15 +257,29 @@ export class TeamCache {
       for (const e of listed) files.push({ hash: e.hash, size: e.size });
     }
     const unique = [...new Map(files.map((f) => [f.hash, f])).values()];
+    const inline: Record<string, string> = {};
+    let inlined = 0;
     await Promise.all(unique.map((f) => this.limit.run(async () => {
       if (this.local.objects.problemNow({ kind: 'file', hash: f.hash, size: f.size })) throw new BlobMismatch(`blob ${f.hash} is not intact in the local cache`);
       const file = this.local.objects.blobFile(f.hash);
+      if (f.size <= INLINE_BYTES && inlined + f.size <= INLINE_PER_RECORD) {
+        inlined += f.size;
+        const data = await readFile(file);
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        blobs[f.hash] = { sha256, size: data.length };
+        inline[sha256] = data.toString('base64');
+        this.stats.uploadedBytes += data.length;
+        return;
+      }
       const sha256 = await sha256Of(file);
       blobs[f.hash] = { sha256, size: f.size };
-      if (await this.client.exists(`cas/${sha256}`)) return;
+      if (!this.altered.has(sha256) && (await this.client.exists(`cas/${sha256}`))) return;
       await this.client.putFile(`cas/${sha256}`, file, (n) => (this.stats.uploadedBytes += n));
     })));
-    const record = signRecord({ format: RECORD_FORMAT, key: entry.key, outputHash: entry.outputHash, outs: entry.outs.map(plainOut), blobs, trees }, this.opts.secret);
+    const record = signRecord({
+      format: RECORD_FORMAT, key: entry.key, outputHash: entry.outputHash, outs: entry.outs.map(plainOut), blobs, trees,
+      ...(Object.keys(inline).length ? { inline } : {}),
+    }, this.opts.secret);
     await this.client.putText(`ac/${entry.key}`, JSON.stringify(record)); // last: only a complete upload is ever a hit
     this.stats.uploaded++;
     return true;
@@ -195,24 +318,6 @@ async function sha256Of(file: string): Promise<string> {
   const hasher = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer);
   return hasher.digest('hex');
-}
-
-/** At most `n` transfers at once. */
-class Limiter {
-  private active = 0;
-  private readonly queue: (() => void)[] = [];
-  constructor(private readonly n: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.n) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
 }
 
 export { RemoteError };

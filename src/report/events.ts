@@ -26,7 +26,7 @@ export type ReasonKind =
   | 'upstream-new' | 'upstream-removed' | 'upstream-changed' | 'upstream-will-run' | 'more'
   | 'output-missing' | 'output-modified' | 'in-cache' | 'cache-unusable'
   | 'fetch-verified' | 'fetch-not-cached'
-  | 'upstream-failed' | 'upstream-outside' | 'interrupted' | 'stopped'
+  | 'upstream-failed' | 'upstream-outside' | 'interrupted' | 'stopped' | 'not-in-cache' | 'upstream-not-restored'
   | 'error';
 
 export interface StageEvent {

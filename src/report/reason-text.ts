@@ -42,6 +42,8 @@ export function reasonText(r: Reason): string {
     case 'upstream-failed': return `not run: upstream stage '${s}' failed`;
     case 'interrupted': return 'not run: interrupted';
     case 'stopped': return 'not run: the run stopped after a failure';
+    case 'not-in-cache': return 'not in the caches for its current inputs (pull runs nothing: `pipe run` builds it)';
+    case 'upstream-not-restored': return `not pulled: upstream stage '${s}' was not`;
     case 'error': return r.detail ?? 'failed';
   }
 }

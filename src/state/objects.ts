@@ -67,6 +67,8 @@ export class ObjectStore implements OutputStore {
   private verified: StatCache | undefined;
   private readonly placer: FilePlacer;
   private notice: (text: string) => void;
+  /** blobs this process wrote after checking their digest as they streamed in: name -> the stat they were left with */
+  private readonly adopted = new Map<string, string>();
 
   constructor(private readonly dir: string, options: ObjectStoreOptions = {}) {
     this.notice = options.notice ?? ((text) => process.stderr.write(text + '\n'));
@@ -179,9 +181,32 @@ export class ObjectStore implements OutputStore {
       if ((digested ?? (await digestFile(tmp)).hash) !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
       await chmod(tmp, READ_ONLY);
       await rename(tmp, this.blobPath(hash));
+      this.rememberAdopted(hash);
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Stores a small downloaded blob held in memory, once it digests to its name. */
+  adoptBytes(data: Uint8Array, hash: string): void {
+    if (digestBytes(data) !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
+    const dest = this.blobPath(hash);
+    this.ensureDirs(path.dirname(dest));
+    const tmp = tempName(dest);
+    try {
+      writeFileSync(tmp, data, { mode: 0o444, flag: 'wx' });
+      renameSync(tmp, dest);
+      this.rememberAdopted(hash);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Its content was checked as it was written: restoring it in this process need not read it again. */
+  private rememberAdopted(hash: string): void {
+    const found = this.blobStat(hash);
+    if ('st' in found) this.adopted.set(hash, adoptedKey(found.st));
   }
 
   /** Stores a folder's listing (from the team cache); refused unless it digests to its name. */
@@ -299,6 +324,11 @@ export class ObjectStore implements OutputStore {
       throw new ObjectUnavailable(problem.detail, !problem.missing);
     }
     const blob = this.blobPath(hash);
+    const adopted = this.adopted.get(hash);
+    if (adopted !== undefined) {
+      const found = this.blobStat(hash);
+      if ('st' in found && adoptedKey(found.st) === adopted) return;
+    }
     if ((await this.verifier().hash(blob)).hash === hash) return;
     this.drop(blob);
     throw new ObjectUnavailable('is damaged in the cache (its content does not match its hash)', true);
@@ -541,6 +571,10 @@ async function digestOf(file: string, size: number): Promise<string> {
 
 function tempName(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function adoptedKey(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 function lstatOf(p: string): Stats | undefined {

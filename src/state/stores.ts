@@ -32,3 +32,28 @@ export interface RunCache {
   /** Remembers what a stage produced for its key (its outputs are already in the OutputStore). */
   put(entry: RunCacheEntry): Promise<void>;
 }
+
+/** One file of a fetched model snapshot: where it sits in the snapshot and its hub etag (SHA-256 or git SHA-1). */
+export interface SnapshotFile {
+  path: string;
+  etag: string;
+  size: number;
+}
+
+export interface SharedSnapshot {
+  commit: string;
+  files: SnapshotFile[];
+}
+
+/**
+ * Fetch stages' snapshots shared by stage key (the team cache); this machine's copy is the model cache
+ * itself (src/fetch). Absent from the engine when no team cache is configured.
+ */
+export interface SnapshotStore {
+  /** The snapshot shared for `key`, from a record that passed every check. */
+  get(key: string): Promise<SharedSnapshot | undefined>;
+  /** Writes one file of a snapshot `get` returned into `dest`, its SHA-256 checked as it streams. */
+  download(key: string, file: SnapshotFile, dest: string, onBytes?: (n: number) => void): Promise<void>;
+  /** Shares a snapshot this machine fetched (in the background); `blobOf` is where each file's bytes are. */
+  put(key: string, snapshot: SharedSnapshot, blobOf: (f: SnapshotFile) => string): void;
+}
