@@ -14,35 +14,27 @@ function sourceDigest(dir) {
   return hash.digest('hex').slice(0, 16);
 }
 
-// The graph page's script (a browser module sharing src/viz/ with the renderers), as one string: written next to
-// tsc's output for dist/viz/html.js, and inlined into the CLI bundle below.
-const page = await build({
-  entryPoints: ['src/viz/page/main.ts'],
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  write: false,
-  logLevel: 'warning',
-});
-const pageScript = page.outputFiles[0].text;
-mkdirSync('dist/viz', { recursive: true });
-writeFileSync('dist/viz/graph-page.js', pageScript);
+/** A browser page's script (a module sharing src/viz/ with the renderers) as one string: written next to tsc's
+ * output for the dist/viz/ module that inlines it, and returned for the CLI bundle below. */
+async function pageScriptOf(entry, written) {
+  const page = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  const script = page.outputFiles[0].text;
+  mkdirSync('dist/viz', { recursive: true });
+  writeFileSync(written, script);
+  return script;
+}
 
-// The plots page's script (src/viz/plots-page/), the same way: for dist/viz/plots-html.js and the bundle.
-const plotsPage = await build({
-  entryPoints: ['src/viz/plots-page/main.ts'],
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  write: false,
-  logLevel: 'warning',
-});
-const plotsScript = plotsPage.outputFiles[0].text;
-writeFileSync('dist/viz/plots-page.js', plotsScript);
+const pageScript = await pageScriptOf('src/viz/page/main.ts', 'dist/viz/graph-page.js');
+const plotsScript = await pageScriptOf('src/viz/plots-page/main.ts', 'dist/viz/plots-page.js');
 
 await build({
   entryPoints: { main: 'src/cli/main.ts', fast: 'src/cli/fast-noop.ts' },

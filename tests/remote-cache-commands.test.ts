@@ -11,33 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startHubServer, type HubServer } from './fixtures/hub-server.js';
 import { expectExit, ok, projectsRemovedAfterAll, stageEvents, statuses, summary, TestProject } from './helpers/pipe-project.js';
-import { startNginx, type Nginx } from './helpers/nginx.js';
+import { nginxForThisFile, startNginx, teamCachePipeline } from './helpers/nginx.js';
 
 const project = projectsRemovedAfterAll();
 
-const PIPELINE = `version: 1
-stages:
-  gen:
-    cmd: sh -c 'mkdir -p data && echo one > data/a.txt && seq 1 60000 > data/big.bin && echo gen >> ran.log'
-    deps: [input.txt]
-    outs: [data]
-  count:
-    cmd: sh -c 'wc -c data/big.bin data/a.txt > count.txt && cat input.txt >> count.txt && echo count >> ran.log'
-    deps: [data, input.txt]
-    outs: [count.txt]
-  tail:
-    cmd: sh -c 'cat count.txt input.txt > final.txt && echo tail >> ran.log'
-    deps: [count.txt]
-    outs: [final.txt]
-`;
+const PIPELINE = teamCachePipeline();
 
-let nginx: Nginx;
-beforeAll(async () => {
-  nginx = await startNginx();
-});
-afterAll(async () => {
-  await nginx?.stop();
-});
+const currentNginx = nginxForThisFile();
 
 const copies: TestProject[] = [];
 afterAll(() => copies.forEach((p) => p.remove()));
@@ -80,14 +60,14 @@ function pushResults(r: { events: { type: string; stage?: string; result?: unkno
 describe('pipe push and pipe pull', () => {
   test('push uploads what was built locally; pull in a fresh copy restores it all and runs nothing', async () => {
     const a = await builtLocally();
-    const pushed = ok(await a.pipe(['push', '--remote-cache', nginx.url]));
+    const pushed = ok(await a.pipe(['push', '--remote-cache', currentNginx().url]));
     expect(pushResults(pushed)).toEqual({ gen: 'pushed', count: 'pushed', tail: 'pushed' });
     expect(summary(pushed)).toMatchObject({ pushed: 3, present: 0, notBuilt: 0, failed: 0 });
-    const again = ok(await a.pipe(['push', '--remote-cache', nginx.url]));
+    const again = ok(await a.pipe(['push', '--remote-cache', currentNginx().url]));
     expect(pushResults(again)).toEqual({ gen: 'present', count: 'present', tail: 'present' });
 
     const b = freshCopy(a);
-    const pulled = ok(await b.pipe(['pull', '--remote-cache', nginx.url]));
+    const pulled = ok(await b.pipe(['pull', '--remote-cache', currentNginx().url]));
     expect(Object.values(stageEvents(pulled)).map((e) => [e.status, e.from])).toEqual([['restored', 'remote'], ['restored', 'remote'], ['restored', 'remote']]);
     expect(b.exists('ran.log')).toBe(false);
     for (const f of ['data/a.txt', 'data/big.bin', 'count.txt', 'final.txt']) expect(sha(b, f)).toBe(sha(a, f));
@@ -99,7 +79,7 @@ describe('pipe push and pipe pull', () => {
   test('pull with nothing pushed runs nothing, says what it could not get, and exits 1', async () => {
     const a = await builtLocally();
     const b = freshCopy(a);
-    const r = expectExit(await b.pipe(['pull', '--remote-cache', nginx.url]), 1);
+    const r = expectExit(await b.pipe(['pull', '--remote-cache', currentNginx().url]), 1);
     expect(outcomes(r)).toEqual({ gen: 'not-run', count: 'not-run', tail: 'not-run' });
     expect(b.exists('ran.log')).toBe(false);
     expect(b.exists('data')).toBe(false);
@@ -108,10 +88,10 @@ describe('pipe push and pipe pull', () => {
 
   test('push of one target uploads it alone; pull gets that stage and says which others it could not get', async () => {
     const a = await builtLocally();
-    const pushed = ok(await a.pipe(['push', 'gen', '--remote-cache', nginx.url]));
+    const pushed = ok(await a.pipe(['push', 'gen', '--remote-cache', currentNginx().url]));
     expect(pushResults(pushed)).toEqual({ gen: 'pushed' });
     const b = freshCopy(a);
-    const r = expectExit(await b.pipe(['pull', '--remote-cache', nginx.url]), 1);
+    const r = expectExit(await b.pipe(['pull', '--remote-cache', currentNginx().url]), 1);
     expect(outcomes(r)).toEqual({ gen: 'restored', count: 'not-run', tail: 'not-run' });
     const reasons = Object.fromEntries(Object.values(stageEvents(r)).map((e) => [e.stage, e.reasons?.map((x) => x.kind)]));
     expect(reasons.count).toContain('not-in-cache');
@@ -123,9 +103,9 @@ describe('pipe push and pipe pull', () => {
 
   test('push: stages never built are listed, not failed; a server that is down fails the push (exit 1) after bounded retries', async () => {
     const fresh = project(PIPELINE, { 'input.txt': `never ${Math.random()}\n` });
-    const r = ok(await fresh.pipe(['push', '--remote-cache', nginx.url]));
+    const r = ok(await fresh.pipe(['push', '--remote-cache', currentNginx().url]));
     expect(pushResults(r)).toEqual({ gen: 'not-built', count: 'not-built', tail: 'not-built' });
-    expect(nginx.files('ac').length).toBeGreaterThan(0);
+    expect(currentNginx().files('ac').length).toBeGreaterThan(0);
 
     const a = await builtLocally();
     const down = await startNginx();
@@ -144,10 +124,10 @@ describe('pipe push and pipe pull', () => {
       const r = expectExit(await a.pipe(args, { json: false }), 2);
       expect(r.stderr).toMatch(/needs a team cache: --remote-cache URL/);
     }
-    const ro = expectExit(await a.pipe(['push', '--remote-cache', nginx.url], { json: false, env: { PIPE_REMOTE_CACHE_READ_ONLY: '1' } }), 2);
+    const ro = expectExit(await a.pipe(['push', '--remote-cache', currentNginx().url], { json: false, env: { PIPE_REMOTE_CACHE_READ_ONLY: '1' } }), 2);
     expect(ro.stderr).toMatch(/read-only for this command/);
     // read_only: true in pipeline.yaml (laptops); CI writes with PIPE_REMOTE_CACHE_READ_ONLY=0
-    a.write('pipeline.yaml', `remote_cache: {url: "${nginx.url}", read_only: true}\n${a.read('pipeline.yaml')}`);
+    a.write('pipeline.yaml', `remote_cache: {url: "${currentNginx().url}", read_only: true}\n${a.read('pipeline.yaml')}`);
     expectExit(await a.pipe(['push'], { json: false }), 2);
     const ci = ok(await a.pipe(['push'], { env: { PIPE_REMOTE_CACHE_READ_ONLY: '0' } }));
     expect(summary(ci)).toMatchObject({ failed: 0, notBuilt: 0 });
@@ -157,7 +137,7 @@ describe('pipe push and pipe pull', () => {
 test('push, pull and status never show the password in the URL or the token, reachable or not', async () => {
   const password = 'pw-never-shown-8812';
   const token = 'tok-never-shown-4471';
-  const url = nginx.url.replace('http://', `http://bob:${password}@`);
+  const url = currentNginx().url.replace('http://', `http://bob:${password}@`);
   const env = { PIPE_REMOTE_CACHE_TOKEN: token };
   const a = await builtLocally();
   const b = freshCopy(a);
@@ -182,23 +162,23 @@ test('push, pull and status never show the password in the URL or the token, rea
 describe('pipe status --remote-cache', () => {
   test('says which stale stages the team cache would restore, restores nothing, and only asks when given the flag', async () => {
     const a = await builtLocally();
-    ok(await a.pipe(['push', '--remote-cache', nginx.url]));
+    ok(await a.pipe(['push', '--remote-cache', currentNginx().url]));
     const b = freshCopy(a);
-    const plain = ok(await b.pipe(['status', '--json'], { env: { PIPE_REMOTE_CACHE: nginx.url } }));
+    const plain = ok(await b.pipe(['status', '--json'], { env: { PIPE_REMOTE_CACHE: currentNginx().url } }));
     const without = JSON.parse(plain.stdout) as { stages: { name: string; teamCache?: boolean }[] };
     expect(without.stages.map((s) => s.teamCache)).toEqual([undefined, undefined, undefined]);
 
-    const asked = ok(await b.pipe(['status', '--json', '--remote-cache', nginx.url]));
+    const asked = ok(await b.pipe(['status', '--json', '--remote-cache', currentNginx().url]));
     const withTeam = JSON.parse(asked.stdout) as { stages: { name: string; state: string; teamCache?: boolean }[] };
     expect(withTeam.stages.map((s) => [s.name, s.state, s.teamCache])).toEqual([['gen', 'never-run', true], ['count', 'never-run', true], ['tail', 'never-run', true]]);
-    const text = ok(await b.pipe(['status', '--remote-cache', nginx.url], { json: false }));
+    const text = ok(await b.pipe(['status', '--remote-cache', currentNginx().url], { json: false }));
     expect(text.stdout).toMatch(/3 of 3 stage\(s\) would run \(3 of them the team cache http:\/\/127\.0\.0\.1:\d+\/pipe would restore\)/);
     expect(b.exists('data')).toBe(false);
     expect(b.exists('.pipe/cache/objects')).toBe(false);
 
     // a stage whose input changed is not in the team cache: said so
     b.write('input.txt', 'changed\n');
-    const changed = JSON.parse(ok(await b.pipe(['status', '--json', '--remote-cache', nginx.url])).stdout) as typeof withTeam;
+    const changed = JSON.parse(ok(await b.pipe(['status', '--json', '--remote-cache', currentNginx().url])).stdout) as typeof withTeam;
     expect(changed.stages.map((s) => s.teamCache)).toEqual([undefined, undefined, undefined]);
   });
 });
@@ -244,7 +224,7 @@ print(how)
 
   test('a snapshot fetched once is uploaded; a machine that cannot reach the hub restores it, verified, into the hub layout', async () => {
     const a = project(MODELS, { 'read_model.py': READER });
-    const first = ok(await a.pipe(['run', '--remote-cache', nginx.url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
+    const first = ok(await a.pipe(['run', '--remote-cache', currentNginx().url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
     expect(statuses(first)).toEqual({ 'cache:tiny': 'ran', read: 'ran' });
     expect(summary(first)?.remote).toMatchObject({ uploaded: 2 });
     const files = hub.files('acme/tiny');
@@ -255,7 +235,7 @@ print(how)
     const requests = hub.stats.count();
     // without the team cache the hub is needed, and unreachable
     expectExit(await b.pipe(['run', 'cache:tiny'], { env: offline }), 1);
-    const r = ok(await b.pipe(['run', 'cache:tiny', '--remote-cache', nginx.url], { env: offline }));
+    const r = ok(await b.pipe(['run', 'cache:tiny', '--remote-cache', currentNginx().url], { env: offline }));
     expect(Object.values(stageEvents(r)).map((e) => [e.stage, e.status, e.from])).toEqual([['cache:tiny', 'restored', 'remote']]);
     expect(hub.stats.count()).toBe(requests);
 
@@ -269,7 +249,7 @@ print(how)
     for (const f of files) expect(readFileSync(path.join(snap, f.path)).equals(f.content)).toBe(true);
 
     // then it is fresh, and a reader in offline mode finds the files
-    const read = ok(await b.pipe(['run', '--remote-cache', nginx.url], { env: offline }));
+    const read = ok(await b.pipe(['run', '--remote-cache', currentNginx().url], { env: offline }));
     expect(statuses(read)).toEqual({ 'cache:tiny': 'skipped', read: 'restored' });
     expect(b.read('read.txt')).toBe('64 400000 300\n');
     expect(b.read('read.txt')).toBe(a.read('read.txt'));
@@ -277,9 +257,9 @@ print(how)
 
   test.skipIf(!HAS_HF_HUB)('huggingface_hub itself, with HF_HUB_OFFLINE=1, reads a snapshot restored from the team cache', async () => {
     const a = project(MODELS, { 'read_model.py': READER });
-    ok(await a.pipe(['run', 'cache:tiny', '--remote-cache', nginx.url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
+    ok(await a.pipe(['run', 'cache:tiny', '--remote-cache', currentNginx().url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
     const b = freshCopy(a, ['pipeline.yaml', 'read_model.py']);
-    const r = ok(await b.pipe(['run', '--force', 'read', '--remote-cache', nginx.url], { env: { HF_ENDPOINT: 'http://127.0.0.1:9', HF_TOKEN: '' } }));
+    const r = ok(await b.pipe(['run', '--force', 'read', '--remote-cache', currentNginx().url], { env: { HF_ENDPOINT: 'http://127.0.0.1:9', HF_TOKEN: '' } }));
     expect(statuses(r)).toEqual({ 'cache:tiny': 'restored', read: 'ran' });
     expect(readFileSync(b.path('.pipe/logs/read.log'), 'utf8')).toMatch(/^huggingface_hub$/m);
     expect(b.read('read.txt')).toBe('64 400000 300\n');
@@ -288,12 +268,12 @@ print(how)
   test('a snapshot blob altered on the server is refused; the stage fetches from the hub instead', async () => {
     const a = project(MODELS.replace(/acme\/tiny/g, 'acme/other'), { 'read_model.py': READER });
     hub.addRepo({ id: 'acme/other', files: [{ path: 'model.safetensors', size: 300_000, lfs: true }] });
-    ok(await a.pipe(['run', 'cache:tiny', '--remote-cache', nginx.url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
+    ok(await a.pipe(['run', 'cache:tiny', '--remote-cache', currentNginx().url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
     const lfs = hub.files('acme/other')[0]!;
-    const blob = nginx.file(`cas/${lfs.sha256}`);
+    const blob = currentNginx().file(`cas/${lfs.sha256}`);
     await execa('sh', ['-c', 'printf x | dd of="$1" bs=1 seek=1000 conv=notrunc status=none', 'sh', blob]);
     const b = freshCopy(a, ['pipeline.yaml', 'read_model.py']);
-    const r = ok(await b.pipe(['run', 'cache:tiny', '--remote-cache', nginx.url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
+    const r = ok(await b.pipe(['run', 'cache:tiny', '--remote-cache', currentNginx().url], { env: { HF_ENDPOINT: hub.url, HF_TOKEN: '' } }));
     expect(statuses(r)).toEqual({ 'cache:tiny': 'ran' });
     expect(r.stderr).toMatch(/could not restore the snapshot from the team cache .*SHA-256/);
     const restored = readFileSync(b.path(`.cache/huggingface/hub/models--acme--other/blobs/${lfs.sha256}`));

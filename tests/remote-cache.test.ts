@@ -11,33 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ok, projectsRemovedAfterAll, stageEvents, statuses, summary, TestProject } from './helpers/pipe-project.js';
-import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
+import { freePort, nginxForThisFile, startNginx, teamCachePipeline } from './helpers/nginx.js';
 
 const project = projectsRemovedAfterAll();
 
-const PIPELINE = `version: 1
-stages:
-  gen:
-    cmd: sh -c 'mkdir -p data && echo one > data/a.txt && seq 1 60000 > data/big.bin && echo gen >> ran.log'
-    deps: [input.txt]
-    outs: [data]
-  count:
-    cmd: sh -c 'wc -c data/big.bin data/a.txt > count.txt && cat input.txt >> count.txt && echo count >> ran.log'
-    deps: [data, input.txt]
-    outs: [count.txt]
-  tail:
-    cmd: sh -c 'cat count.txt input.txt > final.txt && chmod +x final.txt && echo tail >> ran.log'
-    deps: [count.txt]
-    outs: [final.txt]
-`;
+const PIPELINE = teamCachePipeline(true);
 
-let nginx: Nginx;
-beforeAll(async () => {
-  nginx = await startNginx();
-});
-afterAll(async () => {
-  await nginx?.stop();
-});
+const currentNginx = nginxForThisFile();
 
 /** A project in git, run once with the team cache so that it uploads. */
 async function projectA(url: string, env: Record<string, string> = {}): Promise<TestProject> {
@@ -68,14 +48,14 @@ function outputsOf(p: TestProject): Record<string, string> {
 
 /** key of each record on the server -> the stage it was written for */
 function recordsOnServer(): string[] {
-  return nginx.files('ac');
+  return currentNginx().files('ac');
 }
 
 describe('the team cache over nginx', () => {
   test('a clone of A runs 0 stages: every output restored from the team cache, byte-identical, exec bit kept', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const b = await cloneOf(a);
-    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const r = ok(await b.pipe(['run', '--remote-cache', currentNginx().url]));
     const events = stageEvents(r);
     expect(Object.values(events).map((e) => [e.status, e.from])).toEqual([['restored', 'remote'], ['restored', 'remote'], ['restored', 'remote']]);
     expect(summary(r)).toMatchObject({ ran: 0, restored: 3 });
@@ -83,61 +63,61 @@ describe('the team cache over nginx', () => {
     expect(outputsOf(b)).toEqual(outputsOf(a));
     expect(statSync(b.path('final.txt')).mode & 0o111).not.toBe(0);
     // now local: the next run is a no-op that asks nothing of the server
-    const again = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const again = ok(await b.pipe(['run', '--remote-cache', currentNginx().url]));
     expect(Object.values(statuses(again))).toEqual(['skipped', 'skipped', 'skipped']);
     expect(summary(again)?.remote).toMatchObject({ lookups: 0 });
   });
 
   test('without the team cache the clone runs everything (the test would catch a cache that is not used)', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const b = await cloneOf(a);
     const r = ok(await b.run());
     expect(Object.values(statuses(r))).toEqual(['ran', 'ran', 'ran']);
   });
 
   test('a blob altered on the server: that stage runs locally with a correct result, the others are restored', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const blob = createHash('sha256').update(readFileSync(a.path('data/big.bin'))).digest('hex');
-    writeFileSync(nginx.file(`cas/${blob}`), 'tampered\n');
+    writeFileSync(currentNginx().file(`cas/${blob}`), 'tampered\n');
     const b = await cloneOf(a);
-    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const r = ok(await b.pipe(['run', '--remote-cache', currentNginx().url]));
     expect(statuses(r)).toEqual({ gen: 'ran', count: 'restored', tail: 'restored' });
     expect(r.stderr).toMatch(/altered on the server/);
     expect(outputsOf(b)).toEqual(outputsOf(a));
     // B ran it and uploaded the blob again: the server holds the right bytes once more
-    expect(createHash('sha256').update(readFileSync(nginx.file(`cas/${blob}`))).digest('hex')).toBe(blob);
+    expect(createHash('sha256').update(readFileSync(currentNginx().file(`cas/${blob}`))).digest('hex')).toBe(blob);
   });
 
   test('small outputs travel inside their record (no request of their own); altered there, they are refused', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const keys = keysOf(a);
-    const record = JSON.parse(readFileSync(nginx.file(`ac/${keys.count}`), 'utf8')) as { inline: Record<string, string>; blobs: Record<string, { sha256: string }> };
+    const record = JSON.parse(readFileSync(currentNginx().file(`ac/${keys.count}`), 'utf8')) as { inline: Record<string, string>; blobs: Record<string, { sha256: string }> };
     const sha = createHash('sha256').update(readFileSync(a.path('count.txt'))).digest('hex');
     expect(Buffer.from(record.inline[sha]!, 'base64').toString()).toBe(a.read('count.txt'));
-    expect(nginx.files('cas')).not.toContain(sha);
+    expect(currentNginx().files('cas')).not.toContain(sha);
     // altered consistently (content and its SHA-256): the local digest still catches it
     const forged = Buffer.from('forged\n');
     const forgedSha = createHash('sha256').update(forged).digest('hex');
     for (const blob of Object.values(record.blobs)) if (blob.sha256 === sha) Object.assign(blob, { sha256: forgedSha, size: forged.length });
     record.inline = { [forgedSha]: forged.toString('base64') };
-    writeFileSync(nginx.file(`ac/${keys.count}`), JSON.stringify(record));
+    writeFileSync(currentNginx().file(`ac/${keys.count}`), JSON.stringify(record));
     const b = await cloneOf(a);
-    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const r = ok(await b.pipe(['run', '--remote-cache', currentNginx().url]));
     expect(statuses(r)).toEqual({ gen: 'restored', count: 'ran', tail: 'restored' });
     expect(b.read('count.txt')).toBe(a.read('count.txt'));
   });
 
   test('two records swapped on the server are both refused and counted; their stages run', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const keys = keysOf(a);
     const [k1, k2] = [keys.gen!, keys.count!];
-    const f1 = nginx.file(`ac/${k1}`);
-    const f2 = nginx.file(`ac/${k2}`);
+    const f1 = currentNginx().file(`ac/${k1}`);
+    const f2 = currentNginx().file(`ac/${k2}`);
     renameSync(f1, `${f1}.x`);
     renameSync(f2, f1);
     renameSync(`${f1}.x`, f2);
     const b = await cloneOf(a);
-    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const r = ok(await b.pipe(['run', '--remote-cache', currentNginx().url]));
     expect(statuses(r)).toEqual({ gen: 'ran', count: 'ran', tail: 'restored' });
     expect(summary(r)?.remote).toMatchObject({ refused: 2, refusedBy: { 'other-key': 2 } });
     expect(outputsOf(b)['data/a.txt']).toBe(outputsOf(a)['data/a.txt']);
@@ -145,24 +125,24 @@ describe('the team cache over nginx', () => {
 
   test('with PIPE_REMOTE_CACHE_SECRET: signed records are used, unsigned and other-key ones refused', async () => {
     const secret = { PIPE_REMOTE_CACHE_SECRET: 'team-secret-1234' };
-    const signed = await projectA(nginx.url, secret);
+    const signed = await projectA(currentNginx().url, secret);
     const b = await cloneOf(signed);
-    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url], { env: secret }));
+    const r = ok(await b.pipe(['run', '--remote-cache', currentNginx().url], { env: secret }));
     expect(summary(r)).toMatchObject({ ran: 0, restored: 3 });
 
-    const unsigned = await projectA(nginx.url);
+    const unsigned = await projectA(currentNginx().url);
     const c = await cloneOf(unsigned);
-    const refused = ok(await c.pipe(['run', '--remote-cache', nginx.url], { env: secret }));
+    const refused = ok(await c.pipe(['run', '--remote-cache', currentNginx().url], { env: secret }));
     expect(summary(refused)).toMatchObject({ ran: 3, restored: 0, remote: { refusedBy: { unsigned: 3 } } });
     const d = await cloneOf(signed);
-    const other = ok(await d.pipe(['run', '--remote-cache', nginx.url], { env: { PIPE_REMOTE_CACHE_SECRET: 'another-secret-99' } }));
+    const other = ok(await d.pipe(['run', '--remote-cache', currentNginx().url], { env: { PIPE_REMOTE_CACHE_SECRET: 'another-secret-99' } }));
     expect(summary(other)).toMatchObject({ ran: 3, remote: { refusedBy: { 'bad-signature': 3 } } });
   });
 
   test('remote_cache: in pipeline.yaml is used; one with user:password in it is refused at its line', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const b = await cloneOf(a);
-    b.write('pipeline.yaml', `remote_cache: {url: "${nginx.url}", read_only: true}\n${b.read('pipeline.yaml')}`);
+    b.write('pipeline.yaml', `remote_cache: {url: "${currentNginx().url}", read_only: true}\n${b.read('pipeline.yaml')}`);
     const r = ok(await b.run());
     expect(summary(r)).toMatchObject({ ran: 0, restored: 3, remote: { uploaded: 0 } });
     const bad = project(`remote_cache: http://bob:pw123456@127.0.0.1:1/pipe\n${PIPELINE}`);
@@ -175,22 +155,22 @@ describe('the team cache over nginx', () => {
   test('a read-only client restores but uploads nothing', async () => {
     const before = recordsOnServer().length;
     const p = project(PIPELINE, { 'input.txt': `ro ${Math.random()}\n` });
-    const r = ok(await p.pipe(['run', '--remote-cache', nginx.url, '--remote-cache-read-only']));
+    const r = ok(await p.pipe(['run', '--remote-cache', currentNginx().url, '--remote-cache-read-only']));
     expect(summary(r)).toMatchObject({ ran: 3, remote: { uploaded: 0 } });
     expect(recordsOnServer().length).toBe(before);
     const viaEnv = project(PIPELINE, { 'input.txt': `ro2 ${Math.random()}\n` });
-    ok(await viaEnv.pipe(['run'], { env: { PIPE_REMOTE_CACHE: nginx.url, PIPE_REMOTE_CACHE_READ_ONLY: '1' } }));
+    ok(await viaEnv.pipe(['run'], { env: { PIPE_REMOTE_CACHE: currentNginx().url, PIPE_REMOTE_CACHE_READ_ONLY: '1' } }));
     expect(recordsOnServer().length).toBe(before);
   });
 
   test('user:password in the URL and the bearer token appear in nothing pipe prints or stores', async () => {
     const password = 'hunter2-very-secret';
     const token = 'tok-abcdef-123456';
-    const url = nginx.url.replace('http://', `http://alice:${password}@`);
+    const url = currentNginx().url.replace('http://', `http://alice:${password}@`);
     const p = project(PIPELINE, { 'input.txt': `cred ${Math.random()}\n` });
     const r = ok(await p.pipe(['run', '-v', '--remote-cache', url], { env: { PIPE_REMOTE_CACHE_TOKEN: token } }));
-    expect(summary(r)?.remote).toMatchObject({ uploaded: 3, url: nginx.url });
-    const failing = await p.pipe(['run', '-v', '--force', '--remote-cache', url.replace(String(nginx.port), '1')], { env: { PIPE_REMOTE_CACHE_TOKEN: token } });
+    expect(summary(r)?.remote).toMatchObject({ uploaded: 3, url: currentNginx().url });
+    const failing = await p.pipe(['run', '-v', '--force', '--remote-cache', url.replace(String(currentNginx().port), '1')], { env: { PIPE_REMOTE_CACHE_TOKEN: token } });
     for (const text of [r.stdout, r.stderr, failing.stdout, failing.stderr, ...filesUnder(p.path('.pipe'))]) {
       expect(text).not.toContain(password);
       expect(text).not.toContain(token);
@@ -235,7 +215,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
       if (req.headers.range) proxy.ranges.push(req.headers.range);
       if (proxy.mode === 'fail') return void res.writeHead(503).end('busy');
       if (proxy.mode === 'drop-once' && proxy.hits > 1) return forward(req, res);
-      const upstream = request({ host: '127.0.0.1', port: nginx.port, path: req.url, method: 'GET', headers: { range: req.headers.range ?? '' } }, (up) => {
+      const upstream = request({ host: '127.0.0.1', port: currentNginx().port, path: req.url, method: 'GET', headers: { range: req.headers.range ?? '' } }, (up) => {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
         up.on('end', () => {
@@ -256,7 +236,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
   afterAll(() => new Promise<void>((resolve) => { proxy.server.closeAllConnections(); proxy.server.close(() => resolve()); }));
 
   function forward(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
-    const up = request({ host: '127.0.0.1', port: nginx.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+    const up = request({ host: '127.0.0.1', port: currentNginx().port, path: req.url, method: req.method, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode!, r.headers);
       r.pipe(res);
     });
@@ -265,7 +245,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
 
   for (const mode of ['truncate', 'corrupt', 'stall', 'fail', 'reset'] as Mode[]) {
     test(`blobs ${mode}: detected, bounded retries, the stages run locally, exit 0, correct outputs`, async () => {
-      const a = await projectA(nginx.url);
+      const a = await projectA(currentNginx().url);
       const b = await cloneOf(a);
       proxy.mode = mode;
       proxy.hits = 0;
@@ -282,7 +262,7 @@ describe('faults between pipe and the server (a proxy in front of nginx)', () =>
   }
 
   test('a blob whose connection drops mid-body is resumed with Range from the bytes on disk, and restored', async () => {
-    const a = await projectA(nginx.url);
+    const a = await projectA(currentNginx().url);
     const b = await cloneOf(a);
     proxy.mode = 'drop-once';
     proxy.hits = 0;

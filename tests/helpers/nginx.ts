@@ -7,6 +7,38 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+
+/** One nginx for the test file: started before its tests, stopped after them; call inside the test's module scope. */
+export function nginxForThisFile(): () => Nginx {
+  let nginx: Nginx | undefined;
+  beforeAll(async () => {
+    nginx = await startNginx();
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+  return () => nginx!;
+}
+
+/** The team-cache tests' pipeline: a folder output, a file read from it, a file after that (executable with `executable`). */
+export function teamCachePipeline(executable = false): string {
+  return `version: 1
+stages:
+  gen:
+    cmd: sh -c 'mkdir -p data && echo one > data/a.txt && seq 1 60000 > data/big.bin && echo gen >> ran.log'
+    deps: [input.txt]
+    outs: [data]
+  count:
+    cmd: sh -c 'wc -c data/big.bin data/a.txt > count.txt && cat input.txt >> count.txt && echo count >> ran.log'
+    deps: [data, input.txt]
+    outs: [count.txt]
+  tail:
+    cmd: sh -c 'cat count.txt input.txt > final.txt${executable ? ' && chmod +x final.txt' : ''} && echo tail >> ran.log'
+    deps: [count.txt]
+    outs: [final.txt]
+`;
+}
 
 export interface Nginx {
   url: string;
