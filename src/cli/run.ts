@@ -1,6 +1,6 @@
 /** pipe run: bring the targets up to date. */
-import { availableParallelism, totalmem } from 'node:os';
-import { ResourcePool } from '../exec/resources.js';
+import { availableParallelism } from 'node:os';
+import { buildLocalRunner } from './build-runner.js';
 import { requireNetworkIsolation } from '../exec/isolation.js';
 import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
@@ -18,7 +18,6 @@ import { EXIT, UserError } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { makeReporter } from './reporter.js';
-import { detectGpus } from './gpus.js';
 import { releaseStartupSignals } from './signals.js';
 import { openTeamCache, remoteLine, remoteSummary } from '../remote/open.js';
 import { withoutUserinfo } from '../remote/endpoint.js';
@@ -96,15 +95,20 @@ async function runOnce(
     if (lock) dropSnapshots(project.root);
     const remote = openTeamCache(project, opts, reporter);
     const engine = openEngine(project, remote?.layer);
-    const result = await execute(engine, order, {
-      jobs: jobsOf(opts.jobs),
-      keepGoing: !!opts.keepGoing,
-      force: opts.forceSet,
-      offline: !!opts.offline,
-      noNetwork: opts.network === false,
-      signal,
-      resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
-    }, reporter);
+    const runner = buildLocalRunner({ project, order, jobs: jobsOf(opts.jobs) });
+    let result: ExecuteResult;
+    try {
+      result = await execute(engine, order, {
+        keepGoing: !!opts.keepGoing,
+        force: opts.forceSet,
+        offline: !!opts.offline,
+        noNetwork: opts.network === false,
+        signal,
+        runner,
+      }, reporter);
+    } finally {
+      await runner.close?.();
+    }
     const team = remote?.team();
     await team?.finish(); // the uploads of this run: the command ends after them
     if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
@@ -222,10 +226,6 @@ function jobsOf(value: string | undefined): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`-j ${value}: expected a whole number of at least 1`);
   return n;
-}
-
-function needsGpu(project: Project, order: string[]): boolean {
-  return order.some((n) => (project.stages.get(n)?.resources.gpu ?? 0) > 0);
 }
 
 /** First Ctrl-C: stop every stage process and record nothing partial. A second one exits at once. */

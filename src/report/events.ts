@@ -43,6 +43,8 @@ export interface StageEvent {
   log?: string;
   /** the last lines of the log, for failures */
   tail?: string[];
+  /** the scheduler's job id (Slurm) */
+  job?: string;
 }
 
 export interface SummaryEvent {
