@@ -39,7 +39,7 @@ function program(shorthands: string): Command {
     .description('bring the targets and everything upstream up to date')
     .argument('[TARGET...]', 'stage names, group names or globs (default: the group "default", else every sink)')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores)')
+    .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores); with --executor slurm: jobs queued or running at once (default 100)')
     .option('-n, --dry-run', 'print the plan with reasons; run nothing')
     .option('--force [STAGE...]', 'run these stages even when up to date; alone: the targets themselves, or every stage when no target is given')
     .option('-k, --keep-going', 'after a failure, keep running what does not depend on it')
@@ -48,6 +48,8 @@ function program(shorthands: string): Command {
     .option('--watch', 'after the run, watch the deps and rerun what a change affects')
     .option('--remote-cache <URL>', 'the team cache (Bazel HTTP-cache layout) to restore from and upload to (also PIPE_REMOTE_CACHE)')
     .option('--remote-cache-read-only', 'restore from the team cache, never upload to it')
+    .addOption(new Option('--executor <EXECUTOR>', 'where command stages run: local processes, or one Slurm job each (default: the pipeline\'s executor:, else local)').choices(['local', 'slurm']))
+    .option('--cancel-orphans', 'cancel the Slurm jobs of an earlier pipe run that was killed, instead of waiting for them')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   withShorthands(cli.command('status'), shorthands)

@@ -1,6 +1,5 @@
 /** pipe run: bring the targets up to date. */
-import { availableParallelism } from 'node:os';
-import { buildLocalRunner } from './build-runner.js';
+import { buildRunner } from './build-runner.js';
 import { requireNetworkIsolation } from '../exec/isolation.js';
 import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
@@ -34,6 +33,8 @@ export interface RunOptions {
   watch?: boolean;
   remoteCache?: string;
   remoteCacheReadOnly?: boolean;
+  executor?: string;
+  cancelOrphans?: boolean;
 }
 
 export async function runCommand(words: string[], opts: RunOptions, globals: GlobalOptions): Promise<void> {
@@ -95,7 +96,7 @@ async function runOnce(
     if (lock) dropSnapshots(project.root);
     const remote = openTeamCache(project, opts, reporter);
     const engine = openEngine(project, remote?.layer);
-    const runner = buildLocalRunner({ project, order, jobs: jobsOf(opts.jobs) });
+    const runner = await buildRunner({ project, order, jobs: jobsOf(opts.jobs), executor: opts.executor, cancelOrphans: opts.cancelOrphans, reporter });
     let result: ExecuteResult;
     try {
       result = await execute(engine, order, {
@@ -221,8 +222,9 @@ function exitCode(result: ExecuteResult): number {
   return result.counts.failed + result.counts['not-run'] > 0 ? EXIT.stageFailed : EXIT.ok;
 }
 
-function jobsOf(value: string | undefined): number {
-  if (value === undefined) return availableParallelism();
+/** -j as a number; undefined when not given (each runner has its default: cores, or jobs in flight). */
+function jobsOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`-j ${value}: expected a whole number of at least 1`);
   return n;

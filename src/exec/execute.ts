@@ -177,7 +177,7 @@ class Run {
    * if it fails, the outputs it started without are put back.
    */
   private async runCommand(runner: StageRunner, stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void): Promise<'ok' | 'failed'> {
-    const job = this.jobOf(stage);
+    const job = this.jobOf(stage, inputs.key);
     let setAside: SetAside[] = [];
     let adopted: StageResult | undefined;
     try {
@@ -198,9 +198,10 @@ class Run {
     }
   }
 
-  private jobOf(stage: Stage): StageJob {
+  private jobOf(stage: Stage, key: string): StageJob {
     return {
       stage,
+      key,
       cmd: stage.cmd!,
       cwd: this.ctx.project.root,
       env: stageEnvironment(this.ctx.project.pipeline, stage, this.ctx.fetchStages),

@@ -12,6 +12,8 @@ import type { ProcessResult, ProcessSpec } from './process.js';
 /** One stage to run: the stage as declared, and the process it becomes. */
 export interface StageJob extends ProcessSpec {
   stage: Stage;
+  /** the stage's key for this run: the same key is the same work */
+  key: string;
 }
 
 export interface StageResult extends ProcessResult {
