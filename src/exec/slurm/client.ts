@@ -14,16 +14,32 @@ export class SlurmError extends UserError {
 }
 
 export interface SlurmClient {
-  submit(args: string[], script: string): Promise<string>;
+  /** `passed`: variables the job gets from sbatch's environment (secrets, never written to a file) */
+  submit(args: string[], script: string, passed?: Record<string, string>): Promise<string>;
   /** the jobs among `ids` that Slurm still knows (queued, running, or ended less than MinJobAge ago) */
   query(ids: string[]): Promise<JobInfo[]>;
   cancel(ids: string[]): Promise<void>;
 }
 
-export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
-  const run = async (program: string, args: string[]) => {
+/**
+ * What the client programs run with: how to reach the cluster (SLURM_CONF, the SLURM_, SBATCH_ and SQUEUE_ defaults
+ * of the user) and little else. sbatch passes its environment on to the job (--export=ALL: the quick way, as
+ * NONE makes slurmd load the user's login environment first); the job script then sets exactly the stage's.
+ */
+export function clientEnvironment(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(from)) {
+    if (v !== undefined && (CLIENT_VARIABLES.has(k) || /^(SLURM|SBATCH|SQUEUE|SCANCEL)_/.test(k))) env[k] = v;
+  }
+  return env;
+}
+
+const CLIENT_VARIABLES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'KRB5CCNAME', 'MUNGE_SOCKET']);
+
+export function slurmClient(env: Record<string, string> = clientEnvironment()): SlurmClient {
+  const run = async (program: string, args: string[], extra: Record<string, string> = {}) => {
     try {
-      return await execa(program, args, { env, extendEnv: false, stdin: 'ignore', timeout: 60_000 });
+      return await execa(program, args, { env: { ...env, ...extra }, extendEnv: false, stdin: 'ignore', timeout: 60_000 });
     } catch (err) {
       const e = err as { code?: string; stderr?: string; shortMessage?: string };
       if (e.code === 'ENOENT') throw new SlurmError(`'${program}' was not found: --executor slurm needs the Slurm client programs on PATH (on the login node)`);
@@ -31,8 +47,8 @@ export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
     }
   };
   return {
-    async submit(args, script) {
-      const { stdout } = await run('sbatch', ['--parsable', ...args, script]);
+    async submit(args, script, passed = {}) {
+      const { stdout } = await run('sbatch', ['--parsable', ...args, script], passed);
       const id = stdout.trim().split(';')[0]!; // "id" or "id;cluster"
       if (!/^\d+$/.test(id)) throw new SlurmError(`sbatch printed '${stdout.trim()}' instead of a job id`);
       return id;

@@ -4,7 +4,7 @@
  * only Slurm's own SLURM_* variables stay), runs it (under `unshare --net` with --no-network), and leaves its
  * exit status in a file so that its end is known even when Slurm keeps no record of finished jobs.
  * Every value is single-quoted: no shell string is built from unquoted values. Variables whose names mark
- * them as secrets are never written: sbatch passes them from its own environment (--export=NAME).
+ * them as secrets are never written: sbatch passes them from its own environment.
  */
 import { shellQuote } from '../../pipeline/interpolate.js';
 import { isSecretName } from '../environment.js';
@@ -40,8 +40,9 @@ export function jobScript(job: StageJob, parts: ScriptParts, statusDir: string):
     `# pipe: stage ${job.stage.name.replace(/[^\x20-\x7e]/g, '?')}; written by pipe run for one Slurm job`,
     'PATH=/usr/bin:/bin',
     `for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do case "$v" in ${keep}) ;; *) unset "$v" 2>/dev/null || true ;; esac; done`,
-    ...parts.written.map(([k, v]) => `${k}=${quote(v)}; export ${k}`),
     `cd ${quote(job.cwd)} || exit 1`,
+    'unset OLDPWD', // set by the cd; the stage's own (if any) is among the variables below
+    ...parts.written.map(([k, v]) => `${k}=${quote(v)}; export ${k}`),
     words.join(' ') + ' </dev/null',
     'c=$?',
     `printf '%s\\n' "$c" > ${status}.tmp && mv -f ${status}.tmp ${status}`,

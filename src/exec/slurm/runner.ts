@@ -141,8 +141,9 @@ export class SlurmRunner implements StageRunner {
     mkdirSync(path.dirname(job.logFile), { recursive: true });
     const script = path.join(this.scriptDir, `${fileNameOf(stage.name)}.sh`);
     writeFileSync(script, jobScript(job, parts, this.statusDir), { mode: 0o700 });
-    const args = sbatchArgs(stage, slurmOptionsOf(this.opts.pipeline, stage), { run: this.run_id, root: job.cwd, logFile: job.logFile, passed: parts.passed });
-    const id = await this.opts.client.submit(args, script);
+    const args = sbatchArgs(stage, slurmOptionsOf(this.opts.pipeline, stage), { run: this.run_id, root: job.cwd, logFile: job.logFile });
+    const passed = Object.fromEntries(parts.passed.map((k) => [k, job.env[k]!]));
+    const id = await this.opts.client.submit(args, script, passed);
     this.journal.add({ job: id, stage: stage.name, key: job.key, run: this.run_id });
     this.stageOfJob.set(id, stage.name);
     this.opts.events.job(stage.name, id, 'SUBMITTED', `Slurm job ${id} submitted`);
@@ -161,7 +162,7 @@ export class SlurmRunner implements StageRunner {
         const end = await Promise.race([ended, aborted(job.signal)]);
         if (end) return end;
       }
-      return (await Promise.race([ended, delay(CANCEL_WAIT_MS)])) ?? { state: 'CANCELLED' };
+      return (await Promise.race([ended, delay(CANCEL_WAIT_MS, { unref: true })])) ?? { state: 'CANCELLED' };
     } finally {
       job.signal.removeEventListener('abort', onAbort);
       unwatch?.();
@@ -213,8 +214,12 @@ function fileNameOf(stage: string): string {
   return `${readable}-${createHash('sha256').update(stage).digest('hex').slice(0, 8)}`;
 }
 
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+/** `unref`: a bound that must not keep pipe alive once everything else is done. */
+function delay(ms: number, opts: { unref?: boolean } = {}): Promise<undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    if (opts.unref) timer.unref();
+  });
 }
 
 function aborted(signal: AbortSignal): Promise<undefined> {

@@ -17,8 +17,6 @@ export interface JobPlace {
   run: string;
   root: string;
   logFile: string;
-  /** secret variables sbatch passes from its own environment, by name */
-  passed: string[];
 }
 
 export function sbatchArgs(stage: Stage, options: SlurmOptions, place: JobPlace): string[] {
@@ -28,7 +26,7 @@ export function sbatchArgs(stage: Stage, options: SlurmOptions, place: JobPlace)
     `--chdir=${place.root}`,
     `--output=${place.logFile}`,
     '--open-mode=truncate',
-    `--export=${place.passed.length ? place.passed.join(',') : 'NONE'}`,
+    '--export=ALL', // sbatch's own small environment (client.ts); the job script sets the stage's
     `--cpus-per-task=${cpu}`,
     ...(mem > 0 ? [`--mem=${Math.ceil(mem / 2 ** 20)}M`] : []),
     ...(gpu > 0 ? [`--gres=gpu:${gpu}`] : []),
