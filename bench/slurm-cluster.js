@@ -75,7 +75,14 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
     children.push(child);
     return child;
   };
-  start('munged', ['-F', '-f', `--socket=${dir}/munge.sock`, `--pid-file=${dir}/munged.pid`, `--seed-file=${dir}/munged.seed`, `--log-file=${dir}/log/munged.log`]);
+  // a key of our own where mungekey exists (munge >= 0.5.14), else the one the munge package made
+  const key = path.join(dir, 'munge.key');
+  try {
+    execFileSync('mungekey', ['-c', '-f', '-k', key], { stdio: 'ignore' });
+  } catch {
+    /* the default /etc/munge/munge.key */
+  }
+  start('munged', ['-F', '-f', ...(existsSync(key) ? [`--key-file=${key}`] : []), `--socket=${dir}/munge.sock`, `--pid-file=${dir}/munged.pid`, `--seed-file=${dir}/munged.seed`, `--log-file=${dir}/log/munged.log`]);
   await until(() => existsSync(path.join(dir, 'munge.sock')), 5000, 'munged');
   start('slurmctld', ['-D', '-i']);
   start('slurmd', ['-D', '-N', 'localhost']);
