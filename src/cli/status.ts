@@ -3,13 +3,25 @@ import { paint } from '../report/format.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { stageStates, type DisplayState } from './states.js';
+import { liveJobs, type LiveJob } from '../exec/slurm/live-jobs.js';
+
+/** The stages' Slurm jobs queued or running now; a cluster that cannot be asked is said, not fatal. */
+async function slurmJobs(stateDir: string): Promise<Map<string, LiveJob>> {
+  try {
+    return await liveJobs(stateDir);
+  } catch (err) {
+    process.stderr.write(`pipe: could not ask Slurm about this project's jobs: ${(err as Error).message}\n`);
+    return new Map();
+  }
+}
 
 export async function statusCommand(targets: string[], opts: { set: string[] }, globals: GlobalOptions): Promise<void> {
   const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
   targets = chosen;
   const states = await stageStates(project, selectStages(project, targets));
+  const jobs = await slurmJobs(project.stateDir);
   if (globals.json) {
-    process.stdout.write(JSON.stringify({ stages: states }) + '\n');
+    process.stdout.write(JSON.stringify({ stages: states.map((s) => (jobs.has(s.name) ? { ...s, slurm: jobs.get(s.name) } : s)) }) + '\n');
     return;
   }
   const p = paint(globals.color && process.stdout.isTTY === true);
@@ -17,7 +29,7 @@ export async function statusCommand(targets: string[], opts: { set: string[] }, 
   const width = Math.min(48, Math.max(...states.map((s) => s.name.length), 4));
   const lines = states
     .filter((s) => !globals.quiet || s.state !== 'fresh')
-    .map((s) => `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${s.state === 'fresh' ? '' : s.reasons.join('; ')}`.trimEnd());
+    .map((s) => `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${s.state === 'fresh' ? '' : s.reasons.join('; ')}${jobs.has(s.name) ? `  [${jobs.get(s.name)!.text}]` : ''}`.trimEnd());
   const stale = states.filter((s) => s.state !== 'fresh').length;
   lines.push(stale ? `${stale} of ${states.length} stage(s) would run` : `all ${states.length} stage(s) up to date`);
   process.stdout.write(lines.join('\n') + '\n');

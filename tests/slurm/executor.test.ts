@@ -161,7 +161,7 @@ stages:
     const p = project(`version: 1
 stages:
   slow:
-    cmd: touch started; sleep 2; echo slow >> runs.log; echo slow > slow.txt
+    cmd: touch started; sleep 5; echo slow >> runs.log; echo slow > slow.txt
     outs: [slow.txt]
   next:
     cmd: echo next >> runs.log; cat slow.txt > next.txt; echo next >> next.txt
@@ -173,6 +173,10 @@ stages:
     first.kill('SIGKILL');
     await first;
     expect(liveJobs().some((l) => l.includes(':slow '))).toBe(true); // the job outlives its pipe
+    // pipe status says where the stage's job is
+    const status = JSON.parse(ok(await p.pipe(['status'], { env: cluster.env })).stdout) as { stages: { name: string; slurm?: { job: string; state: string; node?: string } }[] };
+    expect(status.stages.find((s) => s.name === 'slow')?.slurm).toMatchObject({ state: 'RUNNING', node: 'localhost' });
+    expect((await p.pipe(['status'], { env: cluster.env, json: false })).stdout).toMatch(/slow .*\[Slurm job \d+ running on localhost\]/);
 
     const second = toResult(await slurm(p, []));
     ok(second);
