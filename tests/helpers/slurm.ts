@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, existsSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { slurmInstalled, startCluster } from '../../bench/slurm-cluster.js';
-import { isAlive } from './pipe-project.js';
+import { afterAll, beforeAll } from 'vitest';
+import { isAlive, toResult, type PipeResult, type TestProject } from './pipe-project.js';
 
 export const HAVE_SLURM = slurmInstalled();
 
@@ -110,3 +111,31 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
     rmdirSync(LOCK);
   }
 }
+
+/** For a Slurm test file: the shared cluster held for the file's tests, and `pipe run --executor slurm` on it. */
+export function useSharedCluster() {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    if (HAVE_SLURM) cluster = await acquireCluster();
+  });
+  afterAll(async () => {
+    if (HAVE_SLURM) await releaseCluster();
+  });
+  const squeue = () => cluster.squeue().map((l) => l.split(' ') as [string, string, string]);
+  return {
+    get env() {
+      return cluster.env;
+    },
+    /** starts `pipe --json run --executor slurm ARGS` without waiting */
+    start: (p: TestProject, args: string[] = [], env: Record<string, string> = {}) =>
+      p.start(['run', '--executor', 'slurm', ...args], { env: { ...cluster.env, ...env }, timeoutMs: 60_000 }),
+    run: async (p: TestProject, ...args: string[]): Promise<PipeResult> =>
+      toResult(await p.start(['run', '--executor', 'slurm', ...args], { env: cluster.env, timeoutMs: 60_000 })),
+    /** the jobs queued or running now whose name ends with `:stage` */
+    liveJobsOf: (stage: string) => squeue().filter(([, name, state]) => name.endsWith(`:${stage}`) && /PENDING|RUNNING|COMPLETING|CONFIGURING/.test(state)),
+    runningJobOf: (stage: string) => squeue().find(([, name, state]) => name.endsWith(`:${stage}`) && state === 'RUNNING')?.[0],
+    scancel: (id: string) => execFileSync('scancel', [id], { env: { ...process.env, ...cluster.env } }),
+  };
+}
+
+export const jobEvents = (r: PipeResult) => r.events.filter((e) => e.type === 'job');
