@@ -28,6 +28,7 @@ export interface RunnerChoice {
   executor?: string;
   cancelOrphans?: boolean;
   reporter: Reporter;
+  signal?: AbortSignal;
 }
 
 const DEFAULT_SLURM_JOBS = 100;
@@ -48,7 +49,7 @@ export async function buildRunner(choice: RunnerChoice): Promise<StageRunner> {
       note: (text) => choice.reporter.note(text),
     },
   });
-  await slurm.recoverOrphans(!!choice.cancelOrphans);
+  await slurm.recoverOrphans(!!choice.cancelOrphans, choice.signal);
   return {
     name: 'slurm',
     capacity: slurm.capacity,

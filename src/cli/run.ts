@@ -96,7 +96,7 @@ async function runOnce(
     if (lock) dropSnapshots(project.root);
     const remote = openTeamCache(project, opts, reporter);
     const engine = openEngine(project, remote?.layer);
-    const runner = await buildRunner({ project, order, jobs: jobsOf(opts.jobs), executor: opts.executor, cancelOrphans: opts.cancelOrphans, reporter });
+    const runner = await buildRunner({ project, order, jobs: jobsOf(opts.jobs), executor: opts.executor, cancelOrphans: opts.cancelOrphans, reporter, signal });
     let result: ExecuteResult;
     try {
       result = await execute(engine, order, {

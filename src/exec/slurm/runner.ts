@@ -71,7 +71,7 @@ export class SlurmRunner implements StageRunner {
    * Before anything is planned: the jobs an earlier `pipe run` submitted and never saw end (it was killed).
    * Waits for those still queued or running (or cancels them), so no stage ever has two jobs at once.
    */
-  async recoverOrphans(cancel: boolean): Promise<void> {
+  async recoverOrphans(cancel: boolean, signal?: AbortSignal): Promise<void> {
     const entries = this.journal.list();
     if (entries.length === 0) return;
     const known = await this.opts.client.query(entries.map((e) => e.job));
@@ -86,7 +86,10 @@ export class SlurmRunner implements StageRunner {
       }
     }
     for (const e of entries) this.stageOfJob.set(e.job, e.stage);
-    const ends = await Promise.all(entries.map((e) => this.watcher.watch(e.job)));
+    const waited = Promise.all(entries.map((e) => this.watcher.watch(e.job)));
+    // Ctrl-C while waiting: the jobs stay as they are, and so do their entries, for the next run
+    const ends = signal ? await Promise.race([waited, aborted(signal)]) : await waited;
+    if (!ends) return;
     entries.forEach((e, i) => {
       if (!cancel) this.orphans.set(e.stage, { job: e.job, key: e.key, end: ends[i]! });
       this.forget(e.job);
@@ -223,6 +226,7 @@ function delay(ms: number, opts: { unref?: boolean } = {}): Promise<undefined> {
 }
 
 function aborted(signal: AbortSignal): Promise<undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
 }
 
