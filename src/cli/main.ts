@@ -39,7 +39,7 @@ function program(shorthands: string): Command {
     .description('bring the targets and everything upstream up to date')
     .argument('[TARGET...]', 'stage names, group names or globs (default: the group "default", else every sink)')
     .option('--set <KEY=VALUE>', 'override a var (repeatable)', collect, [])
-    .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores)')
+    .option('-j, --jobs <N>', 'how many cpu slots to fill at once (default: the number of cores); with --executor slurm: jobs queued or running at once (default 100)')
     .option('-n, --dry-run', 'print the plan with reasons; run nothing')
     .option('--force [STAGE...]', 'run these stages even when up to date; alone: the targets themselves, or every stage when no target is given')
     .option('-k, --keep-going', 'after a failure, keep running what does not depend on it')
@@ -53,6 +53,8 @@ function program(shorthands: string): Command {
     .option('--from <STAGE>', 'only this stage and what is downstream of it (repeatable; what is upstream is used as recorded)', collect, [])
     .option('--until <STAGE>', 'only this stage and what is upstream of it (repeatable)', collect, [])
     .option('--downstream', 'the targets and everything downstream of them, not what is upstream')
+    .addOption(new Option('--executor <EXECUTOR>', 'where command stages run: local processes, or one Slurm job each (default: the pipeline\'s executor:, else local)').choices(['local', 'slurm']))
+    .option('--cancel-orphans', 'cancel the Slurm jobs of an earlier pipe run that was killed, instead of waiting for them')
     .action(async (targets: string[], opts, cmd: Command) => (await import('./run.js')).runCommand(targets, opts, globals(cmd)));
 
   const metrics = cli.command('metrics').description('the values of the declared metrics: files, now or against an earlier run');

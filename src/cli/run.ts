@@ -1,6 +1,5 @@
 /** pipe run: bring the targets up to date. */
-import { availableParallelism, totalmem } from 'node:os';
-import { ResourcePool } from '../exec/resources.js';
+import { buildRunner } from './build-runner.js';
 import { requireNetworkIsolation } from '../exec/isolation.js';
 import { execute, type ExecuteResult } from '../exec/execute.js';
 import { defaultTargets, matchTargets } from '../graph/select.js';
@@ -18,7 +17,6 @@ import { EXIT, UserError } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { makeReporter } from './reporter.js';
-import { detectGpus } from './gpus.js';
 import { releaseStartupSignals } from './signals.js';
 import { openTeamCache, remoteLine, remoteSummary } from '../remote/open.js';
 import { withoutUserinfo } from '../remote/endpoint.js';
@@ -50,6 +48,8 @@ export interface RunOptions {
   downstream?: boolean;
   /** pipe pull: restore from the caches, run nothing */
   restoreOnly?: boolean;
+  executor?: string;
+  cancelOrphans?: boolean;
 }
 
 /** What one run is, for its entry in the run history. */
@@ -138,16 +138,21 @@ export async function runOnce(
     const remote = openTeamCache(project, opts, reporter);
     if (opts.restoreOnly && !remote) throw new UserError('pipe pull needs a team cache: --remote-cache URL, PIPE_REMOTE_CACHE or remote_cache: in pipeline.yaml');
     const engine = openEngine(project, remote?.layer);
-    const result = await execute(engine, order, {
-      jobs: jobsOf(opts.jobs),
-      keepGoing: !!opts.keepGoing,
-      force: opts.forceSet,
-      offline: !!opts.offline,
-      noNetwork: opts.network === false,
-      restoreOnly: !!opts.restoreOnly,
-      signal,
-      resources: new ResourcePool({ cpu: jobsOf(opts.jobs), gpu: needsGpu(project, order) ? detectGpus() : 0, mem: totalmem() }),
-    }, reporter);
+    const runner = await buildRunner({ project, order, jobs: jobsOf(opts.jobs), executor: opts.executor, cancelOrphans: opts.cancelOrphans, reporter, signal });
+    let result: ExecuteResult;
+    try {
+      result = await execute(engine, order, {
+        keepGoing: !!opts.keepGoing,
+        force: opts.forceSet,
+        offline: !!opts.offline,
+        noNetwork: opts.network === false,
+        restoreOnly: !!opts.restoreOnly,
+        signal,
+        runner,
+      }, reporter);
+    } finally {
+      await runner.close?.();
+    }
     const team = remote?.team();
     await team?.finish(); // the uploads of this run: the command ends after them
     if (team && !globals.quiet) reporter.note(remoteLine(team.stats));
@@ -161,7 +166,7 @@ export async function runOnce(
     if (metricsNote && !globals.quiet) reporter.note(metricsNote);
     if (!opts.watch && succeeded) snapshotForNoop(project, engine, order, outputsNote);
     const code = exitCode(result);
-    const run = opts.unrecorded ? undefined : recordRun(project, engine, order, timings, result, code, opts, metrics);
+    const run = opts.unrecorded ? undefined : recordRun(project, engine, order, timings, result, code, opts, metrics, runner.capacity.cpu);
     if (run && opts.profile) writeTrace(project, run, opts.profile, reporter);
     if (run) opts.onRecorded?.(run);
     await reporter.summary({
@@ -191,13 +196,13 @@ function checkTraceFile(file: string, project: Project): void {
 /** The run's entry in .pipe/runs/; a history that cannot be written costs a note, never the run's result. */
 function recordRun(
   project: Project, engine: EngineContext, order: string[], timings: TimingReporter, result: ExecuteResult, code: number,
-  opts: OnceOptions, metrics: MetricsRead,
+  opts: OnceOptions, metrics: MetricsRead, slots: number,
 ): RunRecord | undefined {
   const history = new RunHistory(project.stateDir);
   const record = runRecordOf({
     project, engine, order, timings, counts: result.counts, exitCode: code,
     command: redactorFor(project.root).text(['pipe', ...process.argv.slice(2).map(withoutUserinfo)].join(' ')),
-    targets: opts.identity.targets, sets: opts.identity.sets, jobs: jobsOf(opts.jobs), sweep: opts.identity.sweep,
+    targets: opts.identity.targets, sets: opts.identity.sets, jobs: slots, sweep: opts.identity.sweep,
   }, history.newId(timings.startedAt), metrics);
   try {
     return saveRun(project, record);
@@ -319,15 +324,12 @@ function exitCode(result: ExecuteResult): number {
   return result.counts.failed + result.counts['not-run'] > 0 ? EXIT.stageFailed : EXIT.ok;
 }
 
-function jobsOf(value: string | undefined): number {
-  if (value === undefined) return availableParallelism();
+/** -j as a number; undefined when not given (each runner has its default: cores, or jobs in flight). */
+function jobsOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`-j ${value}: expected a whole number of at least 1`);
   return n;
-}
-
-function needsGpu(project: Project, order: string[]): boolean {
-  return order.some((n) => (project.stages.get(n)?.resources.gpu ?? 0) > 0);
 }
 
 /** First Ctrl-C: stop every stage process and record nothing partial. A second one exits at once. */

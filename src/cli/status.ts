@@ -5,6 +5,17 @@ import { openTeamCache } from '../remote/open.js';
 import type { GlobalOptions } from './options.js';
 import { openWithShorthands, selectStages } from './session.js';
 import { stageStates, type DisplayState } from './states.js';
+import { liveJobs, type LiveJob } from '../exec/slurm/live-jobs.js';
+
+/** The stages' Slurm jobs queued or running now; a cluster that cannot be asked is said, not fatal. */
+async function slurmJobs(stateDir: string): Promise<Map<string, LiveJob>> {
+  try {
+    return await liveJobs(stateDir);
+  } catch (err) {
+    process.stderr.write(`pipe: could not ask Slurm about this project's jobs: ${(err as Error).message}\n`);
+    return new Map();
+  }
+}
 
 export async function statusCommand(targets: string[], opts: { set: string[]; remoteCache?: string } & PartOfGraph, globals: GlobalOptions): Promise<void> {
   const { project, targets: chosen } = await openWithShorthands(globals, opts.set, targets);
@@ -15,8 +26,9 @@ export async function statusCommand(targets: string[], opts: { set: string[]; re
     : undefined;
   const states = await stageStates(project, selectStages(project, targets, opts), remote?.layer);
   for (const w of warnings) process.stderr.write(`${w}\n`);
+  const jobs = await slurmJobs(project.stateDir);
   if (globals.json) {
-    process.stdout.write(JSON.stringify({ stages: states }) + '\n');
+    process.stdout.write(JSON.stringify({ stages: states.map((s) => (jobs.has(s.name) ? { ...s, slurm: jobs.get(s.name) } : s)) }) + '\n');
     return;
   }
   const p = paint(globals.color && process.stdout.isTTY === true);
@@ -26,7 +38,8 @@ export async function statusCommand(targets: string[], opts: { set: string[]; re
     .filter((s) => !globals.quiet || s.state !== 'fresh')
     .map((s) => {
       const why = s.state === 'fresh' ? '' : [...s.reasons, ...(s.teamCache ? ['the team cache would restore it'] : [])].join('; ');
-      return `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${why}`.trimEnd();
+      const job = jobs.has(s.name) ? `  [${jobs.get(s.name)!.text}]` : '';
+      return `${s.name.padEnd(width)}  ${colour[s.state](s.state.padEnd(15))}  ${why}${job}`.trimEnd();
     });
   const stale = states.filter((s) => s.state !== 'fresh').length;
   const shared = states.filter((s) => s.teamCache).length;

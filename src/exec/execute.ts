@@ -16,12 +16,11 @@ import { errorReason, reasonText } from '../report/reason-text.js';
 import type { Stage } from '../pipeline/types.js';
 import type { OutputRecord, StageRecord } from '../state/records.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
-import { ResourcePool } from './resources.js';
+import { PipelinePools, ResourcePool } from './resources.js';
 import { runFetchStage, type FetchRunContext } from './fetch-runner.js';
-import { baseEnvironment, stageEnvironment } from './environment.js';
+import { stageEnvironment } from './environment.js';
 import { prepareAppCaches } from './cache-folders.js';
-import { ShellPool } from './shell-pool.js';
-import { localRunner, type StageRunner } from './runner.js';
+import { demandOf, exitWords, runnerOf, type StageJob, type StageResult, type StageRunner } from './runner.js';
 import { readLogTail } from './process.js';
 import { redactorFor } from '../report/redact.js';
 import { ProcessRegistry } from '../state/recover.js';
@@ -30,7 +29,6 @@ import { ObjectUnavailable } from '../state/objects.js';
 import { remember, saveState, storeOutputs } from './record-outputs.js';
 
 export interface ExecuteOptions {
-  jobs: number;
   keepGoing: boolean;
   /** stage names to run regardless of freshness */
   force: ReadonlySet<string>;
@@ -38,9 +36,8 @@ export interface ExecuteOptions {
   /** run every command stage without network access */
   noNetwork: boolean;
   signal: AbortSignal;
-  resources: ResourcePool;
-  /** where commands run (default: local processes) */
-  runner?: StageRunner;
+  /** where commands run: built by the CLI (src/cli/build-runner.ts); its capacity bounds what runs at once */
+  runner: StageRunner;
   /** `pipe pull`: restore what the caches hold for the current keys, run nothing */
   restoreOnly?: boolean;
 }
@@ -55,15 +52,10 @@ export interface ExecuteResult {
 export async function execute(ctx: EngineContext, order: string[], opts: ExecuteOptions, reporter: Reporter): Promise<ExecuteResult> {
   const planner = new Planner(ctx, { force: opts.force, offline: opts.offline });
   const plans = await planner.planAll(order);
-  const registry = new ProcessRegistry(ctx.project.stateDir);
   ctx.local.objects.onNotice((text) => reporter.note(text));
-  const pool = !opts.runner && ShellPool.available()
-    ? new ShellPool(ctx.project.root, baseEnvironment(ctx.project.pipeline), path.join(ctx.project.stateDir, 'logs'), { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) })
-    : undefined;
-  const run = new Run(ctx, planner, plans, pool ? { ...opts, runner: { name: 'shell-pool', run: (spec) => pool.run(spec) } } : opts, reporter);
+  const run = new Run(ctx, planner, plans, opts, reporter);
   reporter.plan(order, false);
   await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
-  pool?.close();
   await run.aside.close();
   saveState(ctx);
   return { counts: run.counts, interrupted: opts.signal.aborted, notRestored: [...run.notRestored] };
@@ -83,6 +75,9 @@ class Run {
   private readonly fetchContext: FetchRunContext;
   private readonly processes: ProcessRegistry;
   readonly aside: AsideArea;
+  /** one resource pool per concrete runner (its capacity), sharing the pipeline's pools */
+  private readonly resourcePools = new Map<StageRunner, ResourcePool>();
+  private readonly pipelinePools = new PipelinePools();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -157,7 +152,8 @@ class Run {
   }
 
   private async runStage(stage: Stage, inputs: StageInputs, reasons: Reason[], started: number): Promise<'ok' | 'failed'> {
-    const release = await this.opts.resources.acquire(stage.resources, stage.pool);
+    const runner = runnerOf(this.opts.runner, stage);
+    const release = await this.resourcesOf(runner).acquire(demandOf(runner, stage), stage.pool);
     try {
       if (this.stopping) {
         this.blocked({ name: stage.name });
@@ -174,7 +170,7 @@ class Run {
         this.produced(stage, fetched.outputHash);
         return fetched.from ? this.finish(stage, 'restored', began, [...reasons, IN_CACHE], undefined, 'remote') : this.finish(stage, 'ran', began, reasons);
       }
-      return await this.runCommand(stage, inputs, reasons, began, release);
+      return await this.runCommand(runner, stage, inputs, reasons, began, release);
     } finally {
       release();
     }
@@ -189,6 +185,12 @@ class Run {
     return 'ok';
   }
 
+  private resourcesOf(runner: StageRunner): ResourcePool {
+    let pool = this.resourcePools.get(runner);
+    if (!pool) this.resourcePools.set(runner, (pool = new ResourcePool(runner.capacity, this.pipelinePools)));
+    return pool;
+  }
+
   private produced(stage: Stage, outputHash: string): void {
     this.outputs.set(stage.name, outputHash);
     this.done.set(stage.name, 'changed');
@@ -199,47 +201,57 @@ class Run {
    * The command starts without its outputs (unless `persist`), so its result never depends on an earlier run;
    * if it fails, the outputs it started without are put back.
    */
-  private async runCommand(stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void): Promise<'ok' | 'failed'> {
-    let setAside: SetAside[];
+  private async runCommand(runner: StageRunner, stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void): Promise<'ok' | 'failed'> {
+    const job = this.jobOf(stage, inputs.key);
+    let setAside: SetAside[] = [];
+    let adopted: StageResult | undefined;
     try {
       prepareAppCaches(this.ctx.project.pipeline);
-      setAside = stage.persist ? await this.keepOutputs(stage) : await this.clearOutputs(stage);
+      // a job of an earlier, killed run that did this very work: its outputs are the result, not in the way
+      adopted = await runner.adopt?.(job);
+      if (!adopted) setAside = stage.persist ? await this.keepOutputs(stage) : await this.clearOutputs(stage);
     } catch (err) {
       return this.fail(stage, began, errorText(err));
     }
     const progress = { recorded: false };
     try {
-      return await this.runAndRecord(stage, inputs, reasons, began, release, setAside, progress);
+      const result = adopted ?? (await runner.run(job));
+      release();
+      return await this.record(stage, inputs, reasons, began, job, result, setAside, progress);
     } finally {
       if (!progress.recorded && !stage.persist) await this.bringBackOutputs(stage, setAside);
     }
   }
 
-  private async runAndRecord(
-    stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, release: () => void,
-    setAside: SetAside[], progress: { recorded: boolean },
-  ): Promise<'ok' | 'failed'> {
-    const logFile = logFileOf(this.ctx, stage);
-    const result = await (this.opts.runner ?? localRunner).run({
+  private jobOf(stage: Stage, key: string): StageJob {
+    return {
+      stage,
+      key,
       cmd: stage.cmd!,
       cwd: this.ctx.project.root,
       env: stageEnvironment(this.ctx.project.pipeline, stage, this.ctx.fetchStages),
-      logFile,
+      logFile: logFileOf(this.ctx, stage),
       signal: this.opts.signal,
       noNetwork: this.opts.noNetwork || stage.network === false,
       registry: { add: (pgid) => this.processes.add(pgid, stage.name), remove: (pgid) => this.processes.remove(pgid) },
       watchOutput: this.reporter.output && ((file) => this.reporter.output!(stage.name, file)),
-    });
-    release();
+    };
+  }
+
+  private async record(
+    stage: Stage, inputs: StageInputs, reasons: Reason[], began: number, job: StageJob, result: StageResult,
+    setAside: SetAside[], progress: { recorded: boolean },
+  ): Promise<'ok' | 'failed'> {
+    const logFile = job.logFile;
     redactorFor(this.ctx.project.root).file(logFile); // the stage may have printed a token from its environment
     const log = path.relative(process.cwd(), logFile) || logFile;
-    const isolated = this.opts.noNetwork || stage.network === false;
-    if (result.interrupted) return this.fail(stage, began, 'interrupted', { log });
-    if (result.spawnError) return this.fail(stage, began, `could not start: ${result.spawnError}`, { log });
-    if (result.exitCode !== 0) {
-      const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
-      const note = isolated ? ' — it ran without network access (--no-network / network: false); a download attempt fails like this' : '';
-      return this.fail(stage, began, `command failed (${how})${note}`, { log, tail: result.tail });
+    const jobId = result.jobId ? { job: result.jobId } : {};
+    if (result.interrupted) return this.fail(stage, began, 'interrupted', { log, ...jobId });
+    if (result.spawnError) return this.fail(stage, began, `could not start: ${result.spawnError}`, { log, ...jobId });
+    if (result.endState || result.exitCode !== 0) {
+      const how = result.endState ?? exitWords(result);
+      const note = job.noNetwork ? ' — it ran without network access (--no-network / network: false); a download attempt fails like this' : '';
+      return this.fail(stage, began, `command failed (${how})${note}`, { log, tail: result.tail, ...jobId });
     }
     const unwritten = this.unwrittenOutputs(stage);
     if (unwritten.length) return this.fail(stage, began, `exited 0 but did not write ${unwritten.join(', ')}`, { log, tail: readLogTail(logFile) });
@@ -250,7 +262,7 @@ class Run {
     progress.recorded = true;
     this.produced(stage, outputHash);
     this.dropSetAside(setAside);
-    return this.finish(stage, 'ran', began, reasons);
+    return this.finish(stage, 'ran', began, reasons, undefined, undefined, result.jobId);
   }
 
   /**
@@ -384,9 +396,9 @@ class Run {
     return result;
   }
 
-  private finish(stage: Stage, status: StageStatus, started: number, reasons: Reason[], state?: StageState, from?: 'remote'): 'ok' {
+  private finish(stage: Stage, status: StageStatus, started: number, reasons: Reason[], state?: StageState, from?: 'remote', job?: string): 'ok' {
     this.counts[status]++;
-    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reasons, ...(state ? { state } : {}), ...(from ? { from } : {}) });
+    this.reporter.finish({ type: 'stage', stage: stage.name, status, ms: Date.now() - started, reasons, ...(state ? { state } : {}), ...(from ? { from } : {}), ...(job ? { job } : {}) });
     return 'ok';
   }
 
@@ -398,7 +410,7 @@ class Run {
     return 'failed';
   }
 
-  private fail(stage: Stage, started: number, why: string | Reason[], extra: { log?: string; tail?: string[] } = {}): 'failed' {
+  private fail(stage: Stage, started: number, why: string | Reason[], extra: { log?: string; tail?: string[]; job?: string } = {}): 'failed' {
     this.failed = true;
     this.counts.failed++;
     const reasons = typeof why === 'string' ? [errorReason(why)] : why;

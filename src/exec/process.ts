@@ -1,6 +1,7 @@
 /** Runs one stage command in its own process group, output to its log file. */
 import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import path from 'node:path';
 
 export interface ProcessSpec {
@@ -58,9 +59,11 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     if (pid) spec.registry?.remove(pid);
     const interrupted = spec.signal.aborted;
     const spawnError = outcome.error && !interrupted ? spawnMessage(outcome.error, file!) : undefined;
+    // a shell's way of saying it: killed by signal N is exit status 128+N, whichever runner saw it
+    const exitCode = outcome.signal ? 128 + (constants.signals[outcome.signal] ?? 0) : outcome.code ?? undefined;
     return {
-      exitCode: outcome.code ?? undefined,
-      signal: outcome.signal ?? undefined,
+      exitCode,
+      signal: outcome.signal ?? (exitCode !== undefined && exitCode > 128 ? signalNameOf(exitCode - 128) : undefined),
       interrupted,
       tail: readTail(fd),
       spawnError,
@@ -69,6 +72,11 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     spec.signal.removeEventListener('abort', terminate);
     closeSync(fd);
   }
+}
+
+/** SIGKILL for 9: the name of a signal number, as a shell's exit status 128+N reports it. */
+export function signalNameOf(n: number): NodeJS.Signals | undefined {
+  return (Object.keys(constants.signals) as NodeJS.Signals[]).find((name) => constants.signals[name] === n);
 }
 
 function spawnMessage(error: Error, file: string): string {

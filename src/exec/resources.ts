@@ -13,7 +13,8 @@ export class ResourcePool {
   private free: Resources;
   private readonly queue: Waiter[] = [];
 
-  constructor(readonly capacity: Resources) {
+  /** `pools`: the pipeline's pools, shared by the resource pools of every runner of the run */
+  constructor(readonly capacity: Resources, private readonly pools = new PipelinePools()) {
     this.free = { ...capacity };
   }
 
@@ -26,25 +27,17 @@ export class ResourcePool {
     };
   }
 
-  private readonly pools = new Map<string, Slots>();
-
   /**
    * A stage in a pool first waits for one of the pool's slots, then for the machine: waiting for the pool
    * holds no cpu slot that another stage could use meanwhile.
    */
   async acquire(request: Resources, pool?: PoolRef): Promise<() => void> {
-    const releasePool = pool ? await this.slotsOf(pool).take() : () => {};
+    const releasePool = pool ? await this.pools.slotsOf(pool).take() : () => {};
     const releaseResources = await this.acquireResources(request);
     return () => {
       releaseResources();
       releasePool();
     };
-  }
-
-  private slotsOf(pool: PoolRef): Slots {
-    let slots = this.pools.get(pool.name);
-    if (!slots) this.pools.set(pool.name, (slots = new Slots(pool.depth)));
-    return slots;
   }
 
   private async acquireResources(request: Resources): Promise<() => void> {
@@ -75,6 +68,17 @@ export class ResourcePool {
 
   private take(need: Resources): void {
     this.free = { cpu: this.free.cpu - need.cpu, gpu: this.free.gpu - need.gpu, mem: this.free.mem - need.mem };
+  }
+}
+
+/** The pipeline's named pools: at most a pool's depth of its stages at once, whichever runner runs them. */
+export class PipelinePools {
+  private readonly pools = new Map<string, Slots>();
+
+  slotsOf(pool: PoolRef): Slots {
+    let slots = this.pools.get(pool.name);
+    if (!slots) this.pools.set(pool.name, (slots = new Slots(pool.depth)));
+    return slots;
   }
 }
 

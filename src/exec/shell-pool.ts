@@ -5,9 +5,10 @@
  * best, and several ms on a loaded machine, which on a 10,000-stage pipeline is the run's bottleneck. A
  * small shell forks in a fraction of that and does it on its own core. Each worker reads one line per job:
  * a shell command line built from shell-quoted words only (see `jobLine`), runs it, and answers with its
- * pid and exit status. A worker runs one stage at a time in its own process group, so stopping the group
- * stops the stage and everything it started; the worker is registered once (not per stage) so a later run
- * can stop it if this pipe is killed.
+ * pid and exit status. A worker runs one stage at a time, under `setsid`: the stage is a process group of
+ * its own, so stopping the group stops the stage and everything it started, and what it left running in the
+ * background is stopped as soon as it ends (as the spawn runner does). The worker and each running stage are
+ * registered so that a later run can stop them if this pipe is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { shellQuote } from '../pipeline/interpolate.js';
 import { isAlive } from '../util/alive.js';
-import { readLogTail, killGroup, type ProcessResult, type ProcessSpec } from './process.js';
+import { readLogTail, killGroup, signalNameOf, type ProcessResult, type ProcessSpec } from './process.js';
 
 const WORKER_SCRIPT = `
 nl='
@@ -87,7 +88,9 @@ class ShellWorker {
     if (!job) return;
     if (kind === 's') {
       job.pid = Number(value);
-      job.stop = () => killGroup(this.child.pid); // the worker's group: the stage, its children, the worker
+      job.spec.registry?.add(job.pid);
+      const stageGroup = job.pid;
+      job.stop = () => killGroup(stageGroup); // the stage's own group (setsid): the stage and its children
       if (job.spec.signal.aborted) job.stop();
       else job.spec.signal.addEventListener('abort', job.stop, { once: true });
       return;
@@ -95,6 +98,7 @@ class ShellWorker {
     if (kind === 'd') {
       this.current = undefined;
       if (job.stop) job.spec.signal.removeEventListener('abort', job.stop);
+      if (job.pid) job.spec.registry?.remove(job.pid);
       job.resolve({ code: Number(value), pid: job.pid });
     }
   }
@@ -109,33 +113,26 @@ class ShellWorker {
 }
 
 /**
- * One shell command line that runs the stage in the background, reports its pid, waits, reports its status.
+ * One shell command line that runs the stage in the background as a process group of its own (setsid: the
+ * forked worker is no group leader, so setsid execs without forking again and the stage's pid is its group),
+ * reports its pid, waits, stops what the stage left behind in its group, reports its status.
  * Every value is shell-quoted (newlines spelled as "$nl"); variable names are checked by the schema.
  */
 export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
-  const env = envChanges(spec.env, baseEnv);
-  const run = typeof spec.cmd === 'string' && !spec.noNetwork && !OWN_SHELL.test(spec.cmd) ? inSubshell(spec.cmd, env) : execLine(spec, env);
-  return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; echo "d ${id} $?"`;
+  const run = execLine(spec, envChanges(spec.env, baseEnv));
+  return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; c=$?; kill -9 -$! 2>/dev/null; echo "d ${id} $c"`;
 }
 
-/** argv (or a command under unshare): prefix assignments, then exec'd by the forked worker. */
+/** Prefix assignments, then setsid, then the command (under unshare for --no-network), exec'd by the forked worker. */
 function execLine(spec: ProcessSpec, env: EnvChanges): string {
   const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
-  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []), ...command];
+  const words = [
+    'setsid',
+    ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []),
+    ...(spec.noNetwork ? ['unshare', '--net', '--'] : []),
+    ...command,
+  ];
   return [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
-}
-
-/** A subshell's `$$` and `$PPID` are the worker's: a command that uses them gets a /bin/sh of its own. */
-const OWN_SHELL = /\$\$|\$\{\$\}|PPID/;
-
-/**
- * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus
- * one exec of /bin/sh per stage): the worker's own variables are dropped, the stage's exported, and the
- * command evaluated; its last command is exec'd by the shell as usual.
- */
-function inSubshell(cmd: string, env: EnvChanges): string {
-  const setup = ['unset line', ...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
-  return `( ${setup.join('; ')}; eval ${quoteWord(cmd)} )`;
 }
 
 interface EnvChanges {
@@ -171,7 +168,7 @@ export class ShellPool {
   }
 
   static available(): boolean {
-    return process.platform !== 'win32' && existsSync('/bin/sh');
+    return process.platform !== 'win32' && existsSync('/bin/sh') && onPath('setsid');
   }
 
   async run(spec: ProcessSpec): Promise<ProcessResult> {
@@ -183,10 +180,10 @@ export class ShellPool {
     unwatch?.();
     this.keepLog(worker.scratchLog, spec.logFile, code !== 0);
     const interrupted = spec.signal.aborted;
-    const signal = code > 128 && code < 160 ? signalName(code - 128) : undefined;
+    const signal = code > 128 ? signalNameOf(code - 128) : undefined;
     const spawnError = code === 127 && !interrupted ? notFound(spec) : undefined;
     const tail = code === 0 ? [] : readLogTail(spec.logFile); // only a failure shows it
-    return { exitCode: signal ? undefined : code, signal, interrupted, tail, spawnError };
+    return { exitCode: code, signal, interrupted, tail, spawnError };
   }
 
   close(): void {
@@ -238,9 +235,8 @@ function removeDeadScratch(dir: string): void {
 }
 
 
-function signalName(n: number): string | undefined {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-  return names[n];
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
 }
 
 /** Exit 127 from env or sh is "command not found"; say which program when the command is an argv. */

@@ -126,6 +126,9 @@ class Loader {
       pools,
       allowOutside: this.allowOutside,
       ...remoteCacheOf(this.raw.remote_cache),
+      ...(this.raw.executor ? { executor: this.raw.executor } : {}),
+      ...(this.raw.slurm ? { slurm: this.raw.slurm } : {}),
+      ...(this.raw.retries !== undefined ? { retries: this.raw.retries } : {}),
       stages,
     };
     return { pipeline, imports: this.imports, globbed: this.globbed, args: this.raw.args ?? [], rawStages: this.raw.stages };
@@ -374,6 +377,9 @@ class Loader {
         mem: raw.resources?.mem === undefined ? 0 : parseMemory(raw.resources.mem),
       },
       network: raw.network,
+      ...(raw.executor ? { executor: raw.executor } : {}),
+      ...(raw.slurm ? { slurm: raw.slurm } : {}),
+      ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
       log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, [...at, 'log']),
       job: origin.job,
       template: origin.template,

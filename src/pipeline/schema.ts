@@ -32,6 +32,25 @@ export const urlFetchSchema = z.strictObject({
 
 export const fetchSchema = z.union([hfFetchSchema, urlFetchSchema]);
 
+/** sbatch arguments that pipe sets itself: a stage's `extra` must not set them differently. */
+const MANAGED_SBATCH = /^--?(J|o|e|D|job-name|output|error|chdir|export|parsable|wrap|array|dependency|c|cpus-per-task|mem|gres)(=|$)/;
+
+export const slurmSchema = z.strictObject({
+  partition: nonEmptyString.optional().describe('sbatch --partition'),
+  account: nonEmptyString.optional().describe('sbatch --account'),
+  qos: nonEmptyString.optional().describe('sbatch --qos'),
+  constraint: nonEmptyString.optional().describe('sbatch --constraint (node features)'),
+  time: z.union([z.string().regex(/^(\d+-)?\d+(:\d+){0,2}$/, 'a Slurm time like 30, 2:00:00 or 1-12:00:00'), z.number().int().positive()]).optional()
+    .describe('sbatch --time: minutes, or [days-]hours:minutes:seconds'),
+  extra: z.array(z.string().regex(/^-/, 'one sbatch option like --exclusive or --nice=10').refine((a) => !MANAGED_SBATCH.test(a), 'pipe sets this option itself (from the stage and its resources)')).optional()
+    .describe('more sbatch options, one word each'),
+  latency_wait: z.number().nonnegative().optional()
+    .describe('seconds to wait for outputs that a shared filesystem shows late, once a job has ended (default 5)'),
+});
+
+const executorSchema = z.enum(['local', 'slurm']).describe('where command stages run: local processes or Slurm jobs');
+const retriesSchema = z.number().int().nonnegative().describe('times a Slurm job that ended NODE_FAIL or PREEMPTED is submitted again (default 0)');
+
 export const stageSchema = z.strictObject({
   desc: z.string().optional(),
   cmd: z.union([nonEmptyString, z.array(z.string()).min(1, 'must not be empty')]).optional()
@@ -64,6 +83,9 @@ export const stageSchema = z.strictObject({
   log: nonEmptyString.optional().describe('where the stage log goes (default .pipe/logs/NAME.log)'),
   pool: z.string().regex(POOL_NAME, 'a pool name').optional()
     .describe('a pool declared under top-level pools: at most its depth of its stages run at once'),
+  executor: executorSchema.optional(),
+  slurm: slurmSchema.optional().describe("this stage's sbatch options, over the top-level slurm: block"),
+  retries: retriesSchema.optional(),
 });
 
 export const argSchema = z.strictObject({
@@ -112,6 +134,9 @@ export const pipelineSchema = z.strictObject({
   pools: z.record(z.string().regex(POOL_NAME, 'a pool name of letters, digits, _ . -'),
     z.number().positive('a depth is a whole number, at least 1').multipleOf(1, 'a depth is a whole number, at least 1')).optional()
     .describe('name -> depth: at most depth stages of the pool run at once (e.g. apt: 1)'),
+  executor: executorSchema.optional(),
+  slurm: slurmSchema.optional().describe('defaults for every Slurm job: partition, account, time, qos, constraint, extra'),
+  retries: retriesSchema.optional(),
   stages: z.record(z.string().regex(STAGE_NAME, 'a name of letters, digits, _ . - : @'), stageSchema),
 });
 

@@ -71,7 +71,28 @@ export interface Stage {
   log?: string;
   /** the pool the stage runs in: at most `depth` of its stages run at once */
   pool?: PoolRef;
+  /** where its command runs, when the stage says (else the run's executor; fetch and bootstrap:* stages: local) */
+  executor?: Executor;
+  /** its own sbatch options */
+  slurm?: SlurmOptions;
+  /** times a job lost to NODE_FAIL/PREEMPTED is submitted again */
+  retries?: number;
   loc: SourceLocation;
+}
+
+export type Executor = 'local' | 'slurm';
+
+/** A `slurm:` block: sbatch options (the stage's over the pipeline's). */
+export interface SlurmOptions {
+  partition?: string;
+  account?: string;
+  qos?: string;
+  constraint?: string;
+  /** minutes, or Slurm's [days-]hours:minutes:seconds */
+  time?: string | number;
+  extra?: string[];
+  /** seconds */
+  latency_wait?: number;
 }
 
 export interface PoolRef {
@@ -105,6 +126,12 @@ export interface Pipeline {
   pools?: Record<string, number>;
   /** absolute folders deps may read from outside the project */
   allowOutside: string[];
+  /** `executor:`: where command stages run unless --executor says otherwise */
+  executor?: Executor;
+  /** the top-level `slurm:` block */
+  slurm?: SlurmOptions;
+  /** the top-level `retries:` */
+  retries?: number;
   /** `remote_cache:` (the team cache), when declared */
   remoteCache?: { url: string; readOnly: boolean };
   /** in declaration order */

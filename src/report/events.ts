@@ -43,6 +43,8 @@ export interface StageEvent {
   log?: string;
   /** the last lines of the log, for failures */
   tail?: string[];
+  /** the scheduler's job id (Slurm) */
+  job?: string;
 }
 
 export interface SummaryEvent {
@@ -73,11 +75,25 @@ export interface ProgressEvent {
   done: boolean;
 }
 
+/** A scheduler job's state while its stage waits or runs (Slurm: submitted, pending, running on a node). */
+export interface JobEvent {
+  type: 'job';
+  stage: string;
+  job: string;
+  /** Slurm's word: SUBMITTED, PENDING, RUNNING, ... */
+  state: string;
+  node?: string;
+  /** e.g. "Slurm job 12 running on node-3" */
+  text: string;
+}
+
 export interface Reporter {
   plan(stages: string[], dryRun: boolean): void;
   start(stage: string, reasons: Reason[]): void;
   finish(event: StageEvent): void;
   progress(event: ProgressEvent): void;
+  /** a stage's scheduler job changed state */
+  job?(event: JobEvent): void;
   /** a line about the run itself (waiting for a lock, warnings) */
   note(text: string): void;
   /**

@@ -3,7 +3,7 @@
  * under it; skipped and restored stages dimmed. Drawn on stderr: stdout stays for what a command is asked for.
  */
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { reasonsText } from './reason-text.js';
 import { duration, paint, summaryLine, terminalHeight, terminalWidth, type Paint } from './format.js';
 import { LogFollower } from './log-follow.js';
@@ -73,6 +73,12 @@ export class ListrReporter implements Reporter {
     slot.transfer ??= new TransferTracker();
     slot.transfer.update(e);
     slot.task.output = `${slot.transfer.describe()}  ${this.p.dim(e.file)}`;
+  }
+
+  /** The stage's line says where its job is: pending in queue, running on node N, its id. */
+  job(e: JobEvent): void {
+    const slot = this.slots.get(e.stage);
+    if (slot?.task) slot.task.title = `${e.stage} ${this.p.dim(`· ${e.text}`)}`;
   }
 
   note(text: string): void {

@@ -1,5 +1,5 @@
 /** --json: one JSON object per line on stdout (SPEC.md), human notes on stderr. */
-import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { reasonsText } from './reason-text.js';
 
 export class NdjsonReporter implements Reporter {
@@ -32,6 +32,10 @@ export class NdjsonReporter implements Reporter {
     const now = Date.now();
     if (!e.done && now - (this.lastProgress.get(key) ?? 0) < 500) return;
     this.lastProgress.set(key, now);
+    this.write(e);
+  }
+
+  job(e: JobEvent): void {
     this.write(e);
   }
 

@@ -3,7 +3,7 @@
  * command before it runs and its output as it comes, prefixed with `[stage]`. A dry run's plan is what the
  * user asked for: it goes to stdout, with marks that say what would happen (○ would run, ↺ would restore).
  */
-import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { reasonsText } from './reason-text.js';
 import { bytes, duration, paint, summaryLine, type Paint } from './format.js';
 import { LogFollower } from './log-follow.js';
@@ -64,6 +64,12 @@ export class PlainReporter implements Reporter {
     this.lastProgress.set(key, now);
     const of = e.total ? ` of ${bytes(e.total)}` : '';
     this.out.write(this.p.dim(`  ${e.stage}: ${e.file} ${bytes(e.bytes)}${of}${e.done ? ' done' : ''}\n`));
+  }
+
+  /** A job's start and its placement, not every change of its pending reason. */
+  job(e: JobEvent): void {
+    if (this.opts.quiet || (e.state !== 'RUNNING' && e.state !== 'SUBMITTED' && !this.opts.verbose)) return;
+    this.out.write(this.p.dim(`  ${e.stage}: ${e.text}`) + '\n');
   }
 
   note(text: string): void {

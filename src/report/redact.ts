@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
+import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { urlCredentials } from '../remote/endpoint.js';
 
 export const SECRET_VARIABLES = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'PIPE_REMOTE_CACHE_TOKEN', 'PIPE_REMOTE_CACHE_SECRET'] as const;
@@ -155,6 +155,8 @@ export function redactingReporter(inner: Reporter, redactor: Redactor): Reporter
     progress: (e: ProgressEvent) => inner.progress({ ...e, file: redactor.text(e.file) }),
     note: (text) => inner.note(redactor.text(text)),
     summary: (s: SummaryEvent) => inner.summary(s),
+    ...(inner.job ? { job: (e: JobEvent) => inner.job!({ ...e, text: redactor.text(e.text) }) } : {}),
+    ...(inner.output ? { output: (stage: string, file: string) => inner.output!(stage, file) } : {}),
   };
 }
 

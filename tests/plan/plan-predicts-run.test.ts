@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { execute } from '../../src/exec/execute.js';
-import { ResourcePool } from '../../src/exec/resources.js';
 import type { StageRunner } from '../../src/exec/runner.js';
 import { openEngine } from '../../src/plan/context.js';
 import { planOf, plannedStatus } from '../../src/cli/states.js';
@@ -33,6 +32,7 @@ const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 const fakeRunner = (root: string): StageRunner => ({
   name: 'fake',
+  capacity: { cpu: 2, gpu: 0, mem: 2 ** 40 },
   run: async (spec) => {
     fakeCommand(root, String(spec.cmd));
     return { exitCode: 0, interrupted: false, tail: [] };
@@ -53,8 +53,8 @@ async function ran(dir: string): Promise<Statuses> {
   const project = await openProject(path.join(dir, 'pipeline.yaml'), {});
   const events: StageEvent[] = [];
   await execute(openEngine(project), selectStages(project, []), {
-    jobs: 2, keepGoing: false, force: new Set(), offline: true, noNetwork: false,
-    signal: new AbortController().signal, resources: new ResourcePool({ cpu: 2, gpu: 0, mem: 2 ** 40 }), runner: fakeRunner(dir),
+    keepGoing: false, force: new Set(), offline: true, noNetwork: false,
+    signal: new AbortController().signal, runner: fakeRunner(dir),
   }, collector(events));
   return Object.fromEntries(events.map((e) => [e.stage, e.status]));
 }

@@ -1,0 +1,121 @@
+/**
+ * The runner seam: the builder only calls the runner the CLI built, tells it the stage, and never runs more
+ * than the runner's capacity at once; and one local behaviour whichever process strategy runs underneath.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { execute } from '../../src/exec/execute.js';
+import type { StageJob, StageRunner } from '../../src/exec/runner.js';
+import { openEngine } from '../../src/plan/context.js';
+import { selectStages } from '../../src/cli/session.js';
+import { openProject } from '../../src/project.js';
+import type { Reporter, StageEvent } from '../../src/report/events.js';
+import { expectExit, isAlive, ok, projectsRemovedAfterAll, stageEvents, statuses } from '../helpers/pipe-project.js';
+
+const project = projectsRemovedAfterAll();
+
+function collector(events: StageEvent[]): Reporter {
+  return { plan() {}, start() {}, finish: (e) => void events.push(e), progress() {}, note() {}, summary: async () => {} };
+}
+
+const FOUR_INDEPENDENT = `version: 1
+env: {GREETING: hello}
+stages:
+${['a', 'b', 'c', 'd'].map((n) => `  ${n}:\n    cmd: make ${n}\n    outs: [${n}.txt]\n    resources: {cpu: ${n === 'd' ? 2 : 1}, mem: 1G}\n`).join('')}`;
+
+describe('a fake runner through the builder', () => {
+  test('gets each stage with its resources, log and environment, and never more at once than its capacity', async () => {
+    const p = project(FOUR_INDEPENDENT);
+    const jobs: StageJob[] = [];
+    let running = 0;
+    let most = 0;
+    const fake: StageRunner = {
+      name: 'fake',
+      capacity: { cpu: 2, gpu: 0, mem: 2 ** 40 },
+      run: async (job) => {
+        jobs.push(job);
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 30));
+        mkdirSync(path.dirname(job.logFile), { recursive: true });
+        writeFileSync(path.join(job.cwd, job.stage.outs[0]!), `${job.stage.name} ${job.env.GREETING}\n`);
+        running--;
+        return { exitCode: 0, interrupted: false, tail: [] };
+      },
+    };
+    const loaded = await openProject(p.path('pipeline.yaml'), {});
+    const events: StageEvent[] = [];
+    const result = await execute(openEngine(loaded), selectStages(loaded, []), {
+      keepGoing: false, force: new Set(), offline: true, noNetwork: false, signal: new AbortController().signal, runner: fake,
+    }, collector(events));
+
+    expect(result.counts.ran).toBe(4);
+    expect(jobs.map((j) => j.stage.name).sort()).toEqual(['a', 'b', 'c', 'd']);
+    const d = jobs.find((j) => j.stage.name === 'd')!;
+    expect(d.stage.resources).toEqual({ cpu: 2, gpu: 0, mem: 2 ** 30 });
+    expect(d.cmd).toBe('make d');
+    expect(d.logFile).toBe(p.path('.pipe/logs/d.log'));
+    expect(d.env).toMatchObject({ PIPE_STAGE: 'd', PIPE_CPUS: '2', GREETING: 'hello' });
+    expect(most).toBe(2); // cpu 2: two one-cpu stages at once, and d (cpu 2) alone
+    expect(p.read('a.txt')).toBe('a hello\n');
+  });
+
+  test('a runner that demands one slot per stage (as a scheduler does) runs up to its capacity at once', async () => {
+    const p = project(FOUR_INDEPENDENT);
+    let running = 0;
+    let most = 0;
+    const slots: StageRunner = {
+      name: 'slots',
+      capacity: { cpu: 4, gpu: 0, mem: 0 },
+      demand: () => ({ cpu: 1, gpu: 0, mem: 0 }),
+      run: async (job) => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 50));
+        writeFileSync(path.join(job.cwd, job.stage.outs[0]!), 'x');
+        running--;
+        return { exitCode: 0, interrupted: false, tail: [] };
+      },
+    };
+    const loaded = await openProject(p.path('pipeline.yaml'), {});
+    await execute(openEngine(loaded), selectStages(loaded, []), {
+      keepGoing: false, force: new Set(), offline: true, noNetwork: false, signal: new AbortController().signal, runner: slots,
+    }, collector([]));
+    expect(most).toBe(4); // memory 0 and d's cpu 2 do not hold anything back: one slot each
+  });
+});
+
+describe('one local behaviour whichever process strategy', () => {
+  const strategies = ['shell-pool', 'spawn'] as const;
+
+  test.each(strategies)('%s: a killed stage is worded the same (signal and exit status)', async (strategy) => {
+    const p = project(`version: 1
+stages:
+  killed:
+    cmd: kill -KILL $$
+    outs: [never.txt]
+  exits:
+    cmd: exit 137
+    outs: [never2.txt]
+`);
+    const r = expectExit(await p.pipe(['run', '-k'], { env: { PIPE_LOCAL_STRATEGY: strategy } }), 1);
+    expect(stageEvents(r).killed?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
+    expect(stageEvents(r).exits?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
+  });
+
+  test.each(strategies)('%s: what a stage leaves running in the background is stopped when the stage ends, not at the end of the run', async (strategy) => {
+    // `watch` runs after `daemon` and fails if daemon's background sleep is still alive 3 s after daemon ended
+    const p = project(`version: 1
+stages:
+  daemon:
+    cmd: sleep 30 & echo $! > bg.pid; echo > out.txt
+    outs: [out.txt]
+  watch:
+    cmd: i=0; while kill -0 "$(cat bg.pid)" 2>/dev/null; do i=$((i+1)); [ $i -gt 60 ] && exit 9; sleep 0.05; done; echo gone > watched.txt
+    deps: [out.txt]
+    outs: [watched.txt]
+`);
+    const r = ok(await p.pipe(['run', '-j', '1'], { env: { PIPE_LOCAL_STRATEGY: strategy } }));
+    expect(statuses(r)).toEqual({ daemon: 'ran', watch: 'ran' });
+    expect(isAlive(Number(p.read('bg.pid').trim()))).toBe(false);
+  });
+});
