@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { newDigest } from '../hash/digest.js';
 import type { RemoteEndpoint } from './endpoint.js';
+import { streamDigests, type StreamDigests } from './stream-digests.js';
 import { send, type Reply } from './transport.js';
 
 export interface ClientOptions {
@@ -43,6 +43,8 @@ export interface Downloaded {
 
 const MAX_JSON_BYTES = 64 << 20;
 const WRITE_BATCH = 1 << 20;
+/** positioned writes of one download queued at once (each a buffer of stream-digests' size) */
+const WRITES_IN_FLIGHT = 4;
 
 export class CacheClient {
   constructor(readonly endpoint: RemoteEndpoint, private readonly opts: ClientOptions = DEFAULT_CLIENT) {}
@@ -96,72 +98,92 @@ export class CacheClient {
   }
 
   /**
-   * Streams `cas/<sha256>` into `dest` (created or resumed), hashing as it goes; BlobMismatch when its
-   * size or SHA-256 is not what the record says. A retry after a dropped connection asks for the rest with
-   * Range, and starts over if the server answers with the whole blob.
+   * Streams `cas/<sha256>` into `dest` (created or resumed), and the same bytes into each of `copies` (an
+   * output being restored: written in the same pass instead of copied afterwards), hashing on the way;
+   * BlobMismatch when its size or SHA-256 is not what the record says. A retry after a dropped connection
+   * asks for the rest with Range, and starts over if the server answers with the whole blob.
    */
-  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void): Promise<Downloaded> {
+  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = []): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
-    await truncate(dest, 0).catch(() => undefined);
-    const sha = { hasher: createHash('sha256'), local: await newDigest(), offset: 0 };
-    const reset = async () => {
-      sha.hasher = createHash('sha256');
-      sha.local = await newDigest();
-      sha.offset = 0;
-      await truncate(dest, 0);
-    };
-    await this.retrying(`GET ${rel}`, async (signal) => {
-      const res = await this.send('GET', rel, signal, sha.offset > 0 ? { range: `bytes=${sha.offset}-` } : {});
-      if (res.status === 404) {
-        res.discard();
-        throw new BlobMismatch(`${rel} is not on the server`);
-      }
-      this.check(res, rel);
-      if (res.status !== 206 && sha.offset > 0) await reset();
-      const file = await open(dest, sha.offset > 0 ? 'a' : 'w');
-      try {
-        let batch: Buffer[] = [];
-        let batched = 0;
-        let received = sha.offset;
-        let writing: Promise<void> = Promise.resolve();
-        // one write in flight while the next chunks are read and hashed; `offset` counts what is on disk
-        const flush = async () => {
-          await writing;
-          if (batched === 0) return;
-          const chunks = batch;
-          const n = batched;
-          batch = [];
-          batched = 0;
-          writing = file.writev(chunks).then(() => {
-            sha.offset += n;
-            onBytes?.(n);
-          });
-        };
-        try {
-          for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
-            received += chunk.length;
-            if (received > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
-            sha.hasher.update(chunk);
-            sha.local.update(chunk);
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= WRITE_BATCH) await flush();
-          }
-        } finally {
-          await flush(); // what was hashed is on disk: a resume continues right after it
-          await writing;
+    const targets = [dest, ...copies];
+    const files = await Promise.all(targets.map((t) => open(t, 'w')));
+    const digests = await streamDigests(size);
+    /** bytes on disk in every target and hashed: where a resume starts */
+    let offset = 0;
+    try {
+      await this.retrying(`GET ${rel}`, async (signal) => {
+        const res = await this.send('GET', rel, signal, offset > 0 ? { range: `bytes=${offset}-` } : {});
+        if (res.status === 404) {
+          res.discard();
+          throw new BlobMismatch(`${rel} is not on the server`);
         }
-      } finally {
-        await file.close();
+        this.check(res, rel);
+        if (res.status !== 206 && offset > 0) {
+          await digests.reset();
+          await Promise.all(files.map((f) => f.truncate(0)));
+          offset = 0;
+        }
+        await this.receive(res, signal, rel, size, offset, files, digests, (n) => {
+          offset += n;
+          onBytes?.(n);
+        });
+        if (offset < size) {
+          // a whole response that is shorter than the record says: the server holds something else
+          if (res.status === 200 && Number(res.header('content-length')) === offset) throw new BlobMismatch(`${rel} is ${offset} bytes on the server, not ${size} (altered on the server?)`);
+          throw Object.assign(new Error(`${rel}: the response ended after ${offset} of ${size} bytes`), { code: 'ECONNRESET' });
+        }
+      });
+      const got = await digests.result();
+      if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
+      return { digest: got.local, bytes: offset };
+    } finally {
+      await digests.close();
+      await Promise.all(files.map((f) => f.close()));
+    }
+  }
+
+  /**
+   * One response body into the targets from byte `from` on: chunks are gathered into large buffers, each
+   * written to every target with positioned writes (a few in flight) and then hashed, in order. `done` counts
+   * what is written and hashed, also when the body fails halfway (a resume continues right after it).
+   */
+  private async receive(res: Reply, signal: AbortSignal, rel: string, size: number, from: number, files: FileHandle[], digests: StreamDigests, done: (n: number) => void): Promise<void> {
+    let position = from;
+    let chain: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    const emit = async (buf: Buffer, n: number) => {
+      const at = position;
+      position += n;
+      const written = Promise.all(files.map((f) => f.write(buf, 0, n, at)));
+      chain = chain.then(async () => {
+        await written;
+        digests.update(buf, n);
+        done(n);
+      });
+      chain.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
+      inFlight.push(chain);
+      if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+    };
+    let buf = await digests.take();
+    let filled = 0;
+    try {
+      for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
+        if (position + filled + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+        for (let at = 0; at < chunk.length;) {
+          const n = chunk.copy(buf, filled, at);
+          filled += n;
+          at += n;
+          if (filled === buf.length) {
+            await emit(buf, filled);
+            buf = await digests.take();
+            filled = 0;
+          }
+        }
       }
-      if (sha.offset < size) {
-        // a whole response that is shorter than the record says: the server holds something else
-        if (res.status === 200 && Number(res.header('content-length')) === sha.offset) throw new BlobMismatch(`${rel} is ${sha.offset} bytes on the server, not ${size} (altered on the server?)`);
-        throw Object.assign(new Error(`${rel}: the response ended after ${sha.offset} of ${size} bytes`), { code: 'ECONNRESET' });
-      }
-    });
-    if (sha.hasher.digest('hex') !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
-    return { digest: sha.local.hex(), bytes: sha.offset };
+    } finally {
+      if (filled > 0) await emit(buf, filled).catch(() => undefined);
+      await chain;
+    }
   }
 
   /** Uploads a file (streamed) under `rel`. */
