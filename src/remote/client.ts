@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { RemoteEndpoint } from './endpoint.js';
-import { streamDigests, type StreamDigests } from './stream-digests.js';
+import { BlobWriter } from './blob-writer.js';
+import { rawGet, Unhandled } from './raw-get.js';
+import { streamDigests } from './stream-digests.js';
 import { send, type Reply } from './transport.js';
 
 export interface ClientOptions {
@@ -43,8 +45,17 @@ export interface Downloaded {
 
 const MAX_JSON_BYTES = 64 << 20;
 const WRITE_BATCH = 1 << 20;
-/** positioned writes of one download queued at once (each a buffer of stream-digests' size) */
-const WRITES_IN_FLIGHT = 4;
+/** blobs from this size are read by the socket straight into the download's buffers (raw-get.ts) */
+const DIRECT_FROM_BYTES = 32 << 20;
+
+/** A response to a blob's GET, by either path. */
+interface DownloadBody {
+  status: number;
+  ok: boolean;
+  header(name: string): string | undefined;
+  readInto(writer: BlobWriter): Promise<void>;
+  discard(): void;
+}
 
 export class CacheClient {
   constructor(readonly endpoint: RemoteEndpoint, private readonly opts: ClientOptions = DEFAULT_CLIENT) {}
@@ -105,32 +116,45 @@ export class CacheClient {
    */
   async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = []): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
-    const targets = [dest, ...copies];
-    const files = await Promise.all(targets.map((t) => open(t, 'w')));
+    const files = await Promise.all([dest, ...copies].map((t) => open(t, 'w')));
     const digests = await streamDigests(size);
-    /** bytes on disk in every target and hashed: where a resume starts */
+    /** bytes on disk in every file and hashed: where a resume starts */
     let offset = 0;
+    let direct = size >= DIRECT_FROM_BYTES;
     try {
       await this.retrying(`GET ${rel}`, async (signal) => {
-        const res = await this.send('GET', rel, signal, offset > 0 ? { range: `bytes=${offset}-` } : {});
-        if (res.status === 404) {
-          res.discard();
-          throw new BlobMismatch(`${rel} is not on the server`);
+        const range: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+        let body = direct ? await this.directBody(rel, signal, range) : undefined;
+        if (!body) {
+          direct = false;
+          body = this.nodeBody(await this.send('GET', rel, signal, range), signal, rel, size);
         }
-        this.check(res, rel);
-        if (res.status !== 206 && offset > 0) {
-          await digests.reset();
-          await Promise.all(files.map((f) => f.truncate(0)));
-          offset = 0;
-        }
-        await this.receive(res, signal, rel, size, offset, files, digests, (n) => {
-          offset += n;
-          onBytes?.(n);
-        });
-        if (offset < size) {
-          // a whole response that is shorter than the record says: the server holds something else
-          if (res.status === 200 && Number(res.header('content-length')) === offset) throw new BlobMismatch(`${rel} is ${offset} bytes on the server, not ${size} (altered on the server?)`);
-          throw Object.assign(new Error(`${rel}: the response ended after ${offset} of ${size} bytes`), { code: 'ECONNRESET' });
+        try {
+          if (body.status === 404) throw new BlobMismatch(`${rel} is not on the server`);
+          this.check(body, rel);
+          if (body.status !== 206 && offset > 0) {
+            await digests.reset();
+            await Promise.all(files.map((f) => f.truncate(0)));
+            offset = 0;
+          }
+          const declared = body.header('content-length');
+          if (declared !== undefined && offset + Number(declared) > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+          const writer = new BlobWriter(files, digests, offset, (n) => {
+            offset += n;
+            onBytes?.(n);
+          });
+          try {
+            await body.readInto(writer);
+          } finally {
+            await writer.flush(); // what was received is on disk and hashed: a resume continues right after it
+          }
+          if (offset < size) {
+            // a whole response that is shorter than the record says: the server holds something else
+            if (body.status === 200 && Number(declared) === offset) throw new BlobMismatch(`${rel} is ${offset} bytes on the server, not ${size} (altered on the server?)`);
+            throw Object.assign(new Error(`${rel}: the response ended after ${offset} of ${size} bytes`), { code: 'ECONNRESET' });
+          }
+        } finally {
+          body.discard();
         }
       });
       const got = await digests.result();
@@ -142,48 +166,28 @@ export class CacheClient {
     }
   }
 
-  /**
-   * One response body into the targets from byte `from` on: chunks are gathered into large buffers, each
-   * written to every target with positioned writes (a few in flight) and then hashed, in order. `done` counts
-   * what is written and hashed, also when the body fails halfway (a resume continues right after it).
-   */
-  private async receive(res: Reply, signal: AbortSignal, rel: string, size: number, from: number, files: FileHandle[], digests: StreamDigests, done: (n: number) => void): Promise<void> {
-    let position = from;
-    let chain: Promise<void> = Promise.resolve();
-    const inFlight: Promise<void>[] = [];
-    const emit = async (buf: Buffer, n: number) => {
-      const at = position;
-      position += n;
-      const written = Promise.all(files.map((f) => f.write(buf, 0, n, at)));
-      chain = chain.then(async () => {
-        await written;
-        digests.update(buf, n);
-        done(n);
-      });
-      chain.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
-      inFlight.push(chain);
-      if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
-    };
-    let buf = await digests.take();
-    let filled = 0;
+  /** The body of a GET read by the socket into the download's buffers; undefined when that path cannot take it. */
+  private async directBody(rel: string, signal: AbortSignal, headers: Record<string, string>): Promise<DownloadBody | undefined> {
     try {
-      for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
-        if (position + filled + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
-        for (let at = 0; at < chunk.length;) {
-          const n = chunk.copy(buf, filled, at);
-          filled += n;
-          at += n;
-          if (filled === buf.length) {
-            await emit(buf, filled);
-            buf = await digests.take();
-            filled = 0;
-          }
-        }
-      }
-    } finally {
-      if (filled > 0) await emit(buf, filled).catch(() => undefined);
-      await chain;
+      const res = await rawGet(new URL(`${this.endpoint.base}/${rel}`), this.headers(headers), signal, this.opts.stallMs);
+      return { status: res.status, ok: res.status >= 200 && res.status < 300, header: res.header, discard: res.close, readInto: (w) => res.body(w) };
+    } catch (err) {
+      if (err instanceof Unhandled) return undefined;
+      throw err;
     }
+  }
+
+  /** The body of a node:http response, chunk by chunk. */
+  private nodeBody(res: Reply, signal: AbortSignal, rel: string, size: number): DownloadBody {
+    return {
+      status: res.status, ok: res.ok, header: res.header, discard: res.discard,
+      readInto: async (writer) => {
+        for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
+          if (writer.received + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+          await writer.copyIn(chunk);
+        }
+      },
+    };
   }
 
   /** Uploads a file (streamed) under `rel`. */
@@ -207,13 +211,12 @@ export class CacheClient {
   }
 
   private async send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: string | Readable): Promise<Reply> {
-    const auth = this.endpoint.authorization;
     // a server that accepts the connection and never answers: the wait for its headers is bounded too
     // (not for a PUT, whose response comes only after its whole body went up)
     const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
     const timer = body === undefined && abort ? setTimeout(abort, this.opts.stallMs) : undefined;
     try {
-      const all: Record<string, string> = { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...headers };
+      const all = this.headers(headers);
       if (typeof body === 'string') all['content-length'] = String(Buffer.byteLength(body));
       return await send(`${this.endpoint.base}/${rel}`, method, all, signal, body);
     } finally {
@@ -221,7 +224,12 @@ export class CacheClient {
     }
   }
 
-  private check(res: Reply, rel: string): void {
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const auth = this.endpoint.authorization;
+    return { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...extra };
+  }
+
+  private check(res: { ok: boolean; status: number }, rel: string): void {
     if (res.ok) return;
     throw new RemoteError(`${this.endpoint.shown}/${rel}: HTTP ${res.status}`, res.status);
   }
