@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { RemoteEndpoint } from './endpoint.js';
 import { BlobWriter } from './blob-writer.js';
 import { rawGet, Unhandled } from './raw-get.js';
-import { streamDigests } from './stream-digests.js';
+import { streamDigests, type StreamDigests } from './stream-digests.js';
 import { send, type Reply } from './transport.js';
 
 export interface ClientOptions {
@@ -117,11 +117,12 @@ export class CacheClient {
   async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = []): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
     const files = await Promise.all([dest, ...copies].map((t) => open(t, 'w')));
-    const digests = await streamDigests(size);
+    let digests: StreamDigests | undefined;
     /** bytes on disk in every file and hashed: where a resume starts */
     let offset = 0;
     let direct = size >= DIRECT_FROM_BYTES;
     try {
+      digests = await streamDigests(size);
       await this.retrying(`GET ${rel}`, async (signal) => {
         const range: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
         let body = direct ? await this.directBody(rel, signal, range) : undefined;
@@ -133,13 +134,13 @@ export class CacheClient {
           if (body.status === 404) throw new BlobMismatch(`${rel} is not on the server`);
           this.check(body, rel);
           if (body.status !== 206 && offset > 0) {
-            await digests.reset();
+            await digests!.reset();
             await Promise.all(files.map((f) => f.truncate(0)));
             offset = 0;
           }
           const declared = body.header('content-length');
           if (declared !== undefined && offset + Number(declared) > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
-          const writer = new BlobWriter(files, digests, offset, (n) => {
+          const writer = new BlobWriter(files, digests!, offset, (n) => {
             offset += n;
             onBytes?.(n);
           });
@@ -161,7 +162,7 @@ export class CacheClient {
       if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
       return { digest: got.local, bytes: offset };
     } finally {
-      await digests.close();
+      await digests?.close();
       await Promise.all(files.map((f) => f.close()));
     }
   }
