@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { newDigest } from '../hash/digest.js';
 import type { RemoteEndpoint } from './endpoint.js';
+import { BlobWriter } from './blob-writer.js';
+import { rawGet, Unhandled } from './raw-get.js';
+import { streamDigests, type StreamDigests } from './stream-digests.js';
 import { send, type Reply } from './transport.js';
 
 export interface ClientOptions {
@@ -43,6 +45,17 @@ export interface Downloaded {
 
 const MAX_JSON_BYTES = 64 << 20;
 const WRITE_BATCH = 1 << 20;
+/** blobs from this size are read by the socket straight into the download's buffers (raw-get.ts) */
+const DIRECT_FROM_BYTES = 32 << 20;
+
+/** A response to a blob's GET, by either path. */
+interface DownloadBody {
+  status: number;
+  ok: boolean;
+  header(name: string): string | undefined;
+  readInto(writer: BlobWriter): Promise<void>;
+  discard(): void;
+}
 
 export class CacheClient {
   constructor(readonly endpoint: RemoteEndpoint, private readonly opts: ClientOptions = DEFAULT_CLIENT) {}
@@ -96,72 +109,86 @@ export class CacheClient {
   }
 
   /**
-   * Streams `cas/<sha256>` into `dest` (created or resumed), hashing as it goes; BlobMismatch when its
-   * size or SHA-256 is not what the record says. A retry after a dropped connection asks for the rest with
-   * Range, and starts over if the server answers with the whole blob.
+   * Streams `cas/<sha256>` into `dest` (created or resumed), and the same bytes into each of `copies` (an
+   * output being restored: written in the same pass instead of copied afterwards), hashing on the way;
+   * BlobMismatch when its size or SHA-256 is not what the record says. A retry after a dropped connection
+   * asks for the rest with Range, and starts over if the server answers with the whole blob.
    */
-  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void): Promise<Downloaded> {
+  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = []): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
-    await truncate(dest, 0).catch(() => undefined);
-    const sha = { hasher: createHash('sha256'), local: await newDigest(), offset: 0 };
-    const reset = async () => {
-      sha.hasher = createHash('sha256');
-      sha.local = await newDigest();
-      sha.offset = 0;
-      await truncate(dest, 0);
-    };
-    await this.retrying(`GET ${rel}`, async (signal) => {
-      const res = await this.send('GET', rel, signal, sha.offset > 0 ? { range: `bytes=${sha.offset}-` } : {});
-      if (res.status === 404) {
-        res.discard();
-        throw new BlobMismatch(`${rel} is not on the server`);
-      }
-      this.check(res, rel);
-      if (res.status !== 206 && sha.offset > 0) await reset();
-      const file = await open(dest, sha.offset > 0 ? 'a' : 'w');
-      try {
-        let batch: Buffer[] = [];
-        let batched = 0;
-        let received = sha.offset;
-        let writing: Promise<void> = Promise.resolve();
-        // one write in flight while the next chunks are read and hashed; `offset` counts what is on disk
-        const flush = async () => {
-          await writing;
-          if (batched === 0) return;
-          const chunks = batch;
-          const n = batched;
-          batch = [];
-          batched = 0;
-          writing = file.writev(chunks).then(() => {
-            sha.offset += n;
+    const files = await Promise.all([dest, ...copies].map((t) => open(t, 'w')));
+    let digests: StreamDigests | undefined;
+    /** bytes on disk in every file and hashed: where a resume starts */
+    let offset = 0;
+    let direct = size >= DIRECT_FROM_BYTES;
+    try {
+      digests = await streamDigests(size);
+      await this.retrying(`GET ${rel}`, async (signal) => {
+        const range: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+        let body = direct ? await this.directBody(rel, signal, range) : undefined;
+        if (!body) {
+          direct = false;
+          body = this.nodeBody(await this.send('GET', rel, signal, range), signal, rel, size);
+        }
+        try {
+          if (body.status === 404) throw new BlobMismatch(`${rel} is not on the server`);
+          this.check(body, rel);
+          if (body.status !== 206 && offset > 0) {
+            await digests!.reset();
+            await Promise.all(files.map((f) => f.truncate(0)));
+            offset = 0;
+          }
+          const declared = body.header('content-length');
+          if (declared !== undefined && offset + Number(declared) > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+          const writer = new BlobWriter(files, digests!, offset, (n) => {
+            offset += n;
             onBytes?.(n);
           });
-        };
-        try {
-          for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
-            received += chunk.length;
-            if (received > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
-            sha.hasher.update(chunk);
-            sha.local.update(chunk);
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= WRITE_BATCH) await flush();
+          try {
+            await body.readInto(writer);
+          } finally {
+            await writer.flush(); // what was received is on disk and hashed: a resume continues right after it
+          }
+          if (offset < size) {
+            // a whole response that is shorter than the record says: the server holds something else
+            if (body.status === 200 && Number(declared) === offset) throw new BlobMismatch(`${rel} is ${offset} bytes on the server, not ${size} (altered on the server?)`);
+            throw Object.assign(new Error(`${rel}: the response ended after ${offset} of ${size} bytes`), { code: 'ECONNRESET' });
           }
         } finally {
-          await flush(); // what was hashed is on disk: a resume continues right after it
-          await writing;
+          body.discard();
         }
-      } finally {
-        await file.close();
-      }
-      if (sha.offset < size) {
-        // a whole response that is shorter than the record says: the server holds something else
-        if (res.status === 200 && Number(res.header('content-length')) === sha.offset) throw new BlobMismatch(`${rel} is ${sha.offset} bytes on the server, not ${size} (altered on the server?)`);
-        throw Object.assign(new Error(`${rel}: the response ended after ${sha.offset} of ${size} bytes`), { code: 'ECONNRESET' });
-      }
-    });
-    if (sha.hasher.digest('hex') !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
-    return { digest: sha.local.hex(), bytes: sha.offset };
+      });
+      const got = await digests.result();
+      if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
+      return { digest: got.local, bytes: offset };
+    } finally {
+      await digests?.close();
+      await Promise.all(files.map((f) => f.close()));
+    }
+  }
+
+  /** The body of a GET read by the socket into the download's buffers; undefined when that path cannot take it. */
+  private async directBody(rel: string, signal: AbortSignal, headers: Record<string, string>): Promise<DownloadBody | undefined> {
+    try {
+      const res = await rawGet(new URL(`${this.endpoint.base}/${rel}`), this.headers(headers), signal, this.opts.stallMs);
+      return { status: res.status, ok: res.status >= 200 && res.status < 300, header: res.header, discard: res.close, readInto: (w) => res.body(w) };
+    } catch (err) {
+      if (err instanceof Unhandled) return undefined;
+      throw err;
+    }
+  }
+
+  /** The body of a node:http response, chunk by chunk. */
+  private nodeBody(res: Reply, signal: AbortSignal, rel: string, size: number): DownloadBody {
+    return {
+      status: res.status, ok: res.ok, header: res.header, discard: res.discard,
+      readInto: async (writer) => {
+        for await (const chunk of stalling(res, signal, this.opts.stallMs)) {
+          if (writer.received + chunk.length > size) throw new BlobMismatch(`${rel} is longer than the ${size} bytes its record says`);
+          await writer.copyIn(chunk);
+        }
+      },
+    };
   }
 
   /** Uploads a file (streamed) under `rel`. */
@@ -185,13 +212,12 @@ export class CacheClient {
   }
 
   private async send(method: string, rel: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: string | Readable): Promise<Reply> {
-    const auth = this.endpoint.authorization;
     // a server that accepts the connection and never answers: the wait for its headers is bounded too
     // (not for a PUT, whose response comes only after its whole body went up)
     const abort = (signal as AbortSignal & { abortAttempt?: () => void }).abortAttempt;
     const timer = body === undefined && abort ? setTimeout(abort, this.opts.stallMs) : undefined;
     try {
-      const all: Record<string, string> = { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...headers };
+      const all = this.headers(headers);
       if (typeof body === 'string') all['content-length'] = String(Buffer.byteLength(body));
       return await send(`${this.endpoint.base}/${rel}`, method, all, signal, body);
     } finally {
@@ -199,7 +225,12 @@ export class CacheClient {
     }
   }
 
-  private check(res: Reply, rel: string): void {
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const auth = this.endpoint.authorization;
+    return { 'accept-encoding': 'identity', ...(auth ? { authorization: auth } : {}), ...extra };
+  }
+
+  private check(res: { ok: boolean; status: number }, rel: string): void {
     if (res.ok) return;
     throw new RemoteError(`${this.endpoint.shown}/${rel}: HTTP ${res.status}`, res.status);
   }

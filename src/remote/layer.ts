@@ -3,6 +3,7 @@
  * run-cache lacks is asked of the team cache; an output the local store lacks is downloaded into it, then
  * restored from it; what a stage produces is stored locally and uploaded in the background.
  */
+import { rm } from 'node:fs/promises';
 import type { PathHash } from '../hash/types.js';
 import type { CacheLayer, LocalCaches } from '../plan/context.js';
 import { ObjectUnavailable, type ObjectProblem } from '../state/objects.js';
@@ -40,14 +41,20 @@ class LayeredObjects implements OutputStore {
   }
 
   async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
-    if (this.local.objects.problemNow(h)?.missing && this.team.knows(h)) {
+    if (!(this.local.objects.problemNow(h)?.missing && this.team.knows(h))) return this.local.objects.restore(h, absPath, label);
+    // a file output is written as it downloads, beside the store's copy, rather than copied from it afterwards
+    const copy = await this.local.objects.copyTemp(h, absPath);
+    try {
+      let prepared = false;
       try {
-        await this.team.fetch(h, label);
+        prepared = await this.team.fetch(h, label, copy);
       } catch (err) {
         throw new ObjectUnavailable(`could not be restored from the team cache (${this.team.failed(err, label)})`, false);
       }
+      await this.local.objects.restore(h, absPath, label, prepared ? copy : undefined);
+    } finally {
+      if (copy) await rm(copy, { force: true });
     }
-    await this.local.objects.restore(h, absPath, label);
   }
 
   dropDamaged(h: PathHash): Promise<void> {

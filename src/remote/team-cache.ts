@@ -169,9 +169,13 @@ export class TeamCache {
     return !!entries && entries.every((e) => this.blobs.has(e.hash));
   }
 
-  /** Downloads what the local store lacks of this output, in parallel. Throws on any fault or mismatch. */
-  async fetch(h: PathHash, label: string): Promise<void> {
-    if (h.kind === 'missing') return;
+  /**
+   * Downloads what the local store lacks of this output, in parallel. Throws on any fault or mismatch.
+   * `copy` (a file output): a file to write the same bytes into as they stream in; true when it holds them.
+   */
+  async fetch(h: PathHash, label: string, copy?: string): Promise<boolean> {
+    if (h.kind === 'missing') return false;
+    let copied = false;
     const entries: { hash: string; size: number }[] = h.kind === 'file' ? [{ hash: h.hash, size: h.size }] : this.trees.get(h.hash) ?? [];
     if (h.kind === 'dir') {
       if (!this.trees.has(h.hash)) throw new BlobMismatch(`no folder listing for ${label}`);
@@ -189,28 +193,31 @@ export class TeamCache {
         this.opts.progress?.(label, moved, total, false);
       };
       try {
-        await this.fetchBlob(e.hash, blob, counted);
+        copied = await this.fetchBlob(e.hash, blob, counted, h.kind === 'file' ? copy : undefined);
       } catch (err) {
         if (err instanceof BlobMismatch || err instanceof ObjectUnavailable) this.altered.add(blob.sha256);
         throw err;
       }
     })));
     this.opts.progress?.(label, total, total, true);
+    return copied;
   }
 
-  private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void): Promise<void> {
+  /** One blob into the local store (and into `copy` when it streams: true then). */
+  private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void, copy?: string): Promise<boolean> {
     const carried = this.inlined(blob);
     if (!carried && this.down) throw new RemoteError(`not tried: the team cache is not usable (${this.down})`); // no more waiting on it
     if (blob.size <= IN_MEMORY_BYTES) {
       const data = carried ?? (await this.client.getBlob(blob.sha256, blob.size));
       this.local.objects.adoptBytes(data, hash);
       counted(data.length);
-      return;
+      return false;
     }
     const tmp = this.local.objects.blobTemp(hash);
     try {
-      const got = await this.client.download(blob.sha256, blob.size, tmp, counted);
+      const got = await this.client.download(blob.sha256, blob.size, tmp, counted, copy ? [copy] : []);
       await this.local.objects.adoptBlob(tmp, hash, got.digest);
+      return copy !== undefined;
     } finally {
       await rm(tmp, { force: true });
     }

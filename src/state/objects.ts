@@ -138,7 +138,7 @@ export class ObjectStore implements OutputStore {
    * is dropped and ObjectUnavailable is thrown, and nothing is written. Files are placed by `cache.link`:
    * independent copies or clones (editing one never alters the store), or read-only hardlinks.
    */
-  async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
+  async restore(h: PathHash, absPath: string, label = absPath, prepared?: string): Promise<void> {
     try {
       if (h.kind === 'missing') {
         await rm(absPath, { recursive: true, force: true });
@@ -148,7 +148,8 @@ export class ObjectStore implements OutputStore {
         await this.verifyBlob(h.hash, h.size);
         await mkdir(path.dirname(absPath), { recursive: true });
         if (lstatOf(absPath)?.isDirectory()) await rm(absPath, { recursive: true, force: true });
-        await this.restoreFile(h.hash, !!h.exec, absPath);
+        if (prepared !== undefined && this.adopted.has(h.hash)) await this.placePrepared(prepared, !!h.exec, absPath);
+        else await this.restoreFile(h.hash, !!h.exec, absPath);
         return;
       }
       const entries = await this.verifiedTree(h);
@@ -158,6 +159,19 @@ export class ObjectStore implements OutputStore {
       if (isStorageFailure(err)) throw new StorageError(`could not restore output ${label} from ${this.shown()}`, err);
       throw err;
     }
+  }
+
+  /**
+   * Where a download may write a copy of a file output while the same bytes stream into the store (one pass
+   * instead of a copy afterwards), then handed to `restore` as `prepared`: a temp name beside the output;
+   * undefined when `cache.link` would not copy it (a hardlink, or a clone: cheaper than writing it).
+   */
+  async copyTemp(h: PathHash, absPath: string): Promise<string | undefined> {
+    if (h.kind !== 'file') return undefined;
+    const copies = this.placer.mode === 'copy' || this.placer.mode === undefined || (this.placer.mode === 'hardlink' && !!h.exec);
+    if (!copies) return undefined;
+    await mkdir(path.dirname(absPath), { recursive: true });
+    return tempName(absPath);
   }
 
   /** The stored file of a blob, to read it (upload): only once `problemNow` found it intact. */
@@ -450,6 +464,12 @@ export class ObjectStore implements OutputStore {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** A copy written from the bytes that were checked as they streamed into the store: put in place as the output. */
+  private async placePrepared(prepared: string, exec: boolean, dest: string): Promise<void> {
+    await chmod(prepared, exec ? 0o755 : 0o644);
+    await rename(prepared, dest);
   }
 
   /** Build the folder next to its destination, then swap it in, so readers never see half of it. */
