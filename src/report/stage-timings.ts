@@ -21,9 +21,11 @@ export class TimingReporter implements Reporter {
   private readonly starts = new Map<string, number>();
   readonly timings: StageTiming[] = [];
   readonly output?: Reporter['output'];
+  readonly job?: Reporter['job'];
 
   constructor(private readonly inner: Reporter) {
     if (inner.output) this.output = (stage, file) => inner.output!(stage, file);
+    if (inner.job) this.job = (event) => inner.job!(event);
   }
 
   get startedAt(): number {
