@@ -4,7 +4,8 @@
  * output (terminal, plain, NDJSON), error messages, stage logs under .pipe/logs, state.log, .pipe/compiled.
  * A stage can read them from its environment and print them; what pipe keeps of that output never has them.
  */
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
+import { writeAll } from '../util/atomic.js';
 import path from 'node:path';
 import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { urlCredentials } from '../remote/endpoint.js';
@@ -56,10 +57,10 @@ export class Redactor {
       for (const chunk of chunks(input)) {
         const replaced = replaceAll(carry + chunk, this.asBytes);
         const keep = Math.min(replaced.length, this.longest - 1);
-        writeSync(output, Buffer.from(replaced.slice(0, replaced.length - keep), 'latin1'));
+        writeAll(output, Buffer.from(replaced.slice(0, replaced.length - keep), 'latin1'));
         carry = replaced.slice(replaced.length - keep);
       }
-      writeSync(output, Buffer.from(carry, 'latin1'));
+      writeAll(output, Buffer.from(carry, 'latin1'));
       closeSync(output);
       renameSync(temp, file);
     } catch {

@@ -9,7 +9,8 @@
  * let the next holder of the project lock finish the job after pipe itself was killed (recoverSetAside).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeAll } from '../util/atomic.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeThroughSymlink } from '../util/containment.js';
@@ -125,7 +126,7 @@ export class AsideArea {
   /** No fsync: the journal serves the recovery after a killed pipe, and the kernel has the line by then. */
   private journalLine(line: JournalEntry | { done: number }): void {
     this.fd ??= openSync(path.join(this.dir, JOURNAL), 'a');
-    writeSync(this.fd, JSON.stringify(line) + '\n');
+    writeAll(this.fd, Buffer.from(JSON.stringify(line) + '\n'));
   }
 
   private rel(abs: string): string {

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeAll, writeFileAtomic } from '../util/atomic.js';
 import { StorageError, UserError, isStorageFailure } from '../util/errors.js';
 
 export const STATE_FORMAT = 1;
@@ -85,7 +85,7 @@ export class LineLog {
     const whole = size === 0 ? 0 : endOfLastLine(fd, size);
     if (whole < size) ftruncateSync(fd, whole);
     if (whole === 0) {
-      writeSync(fd, this.format({ format: STATE_FORMAT }));
+      writeAll(fd, Buffer.from(this.format({ format: STATE_FORMAT })));
       this.lines++;
     }
     return fd;

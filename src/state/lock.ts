@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { StorageError, isStorageFailure } from '../util/errors.js';
-import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, closeSync } from 'node:fs';
+import { writeAll } from '../util/atomic.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, startTime, startedAtMs } from '../util/alive.js';
@@ -70,7 +71,7 @@ function tryCreate(file: string, me: LockHolder): boolean {
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, JSON.stringify(me));
+      writeAll(fd, Buffer.from(JSON.stringify(me)));
     } finally {
       closeSync(fd);
     }

@@ -8,7 +8,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -18,4 +18,13 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     rmSync(temp, { force: true });
     throw err;
   }
+}
+
+/**
+ * write(2) may write less than asked without an error (a disk that fills mid-write): keep writing until all is
+ * written, so the next call reports ENOSPC instead of a short file being taken for a whole one.
+ */
+export function writeAll(fd: number, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += writeSync(fd, data, written, data.length - written);
 }

@@ -5,7 +5,7 @@
  * permitted.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test, type TestContext } from 'vitest';
@@ -103,8 +103,17 @@ describe('a full disk', () => {
     const first = 'version: 1\nvars:\n  v: one\nstages:\n  a:\n    cmd: "cat in.txt > a.txt && echo ${v} >> a.txt"\n    deps: [in.txt]\n    outs: [a.txt]\n';
     writeFileSync(path.join(dir, 'pipeline.yaml'), first);
     expect(pipeSync(dir, ['run', '-q']).code).toBe(0);
+    // new deps, older than the racy window, whose hashes the filling run must save once the disk is full: a stat
+    // cache larger than the pages pipe frees itself after a stage (its scratch log), so saving it must fail
+    mkdirSync(path.join(dir, 'notes'));
+    const old = new Date(Date.now() - 60_000);
+    for (let i = 0; i < 300; i++) {
+      writeFileSync(path.join(dir, 'notes', `note-${i}.txt`), `${i}\n`);
+      utimesSync(path.join(dir, 'notes', `note-${i}.txt`), old, old);
+    }
+    utimesSync(path.join(dir, 'notes'), old, old);
     // a stage that fills what is left of the disk (with files pipe does not store), then succeeds
-    const fill = '  fill:\n    cmd: "mkdir -p filler; i=0; while head -c 4096 /dev/zero > filler/$i 2>/dev/null; do i=$((i+1)); done; true"\n    deps: [a.txt]\n';
+    const fill = '  fill:\n    cmd: "mkdir -p filler; cat /dev/zero > filler/all 2>/dev/null; true"\n    deps: [a.txt, notes]\n';
     writeFileSync(path.join(dir, 'pipeline.yaml'), first + fill);
     const r = pipeSync(dir, ['run']);
     clearMessage(r, /pipe: .*could not (store|write|save) .*\.pipe\/[\w./-]+.*: no space left on device \(ENOSPC\)/);
