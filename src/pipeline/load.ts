@@ -357,7 +357,7 @@ class Loader {
   }
 
   private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string; foreach?: string } = {}): Stage[] {
-    const at = this.stageAt(origin.template ?? name);
+    const at = this.stageAt(origin.template ?? name, origin.template !== undefined);
     const pos = this.stagePosition(origin.template ?? name);
     if (!raw.cmd === !raw.fetch) {
       this.errors.push(errorAt(this.src, at.stage, `stage '${name}' needs exactly one of 'cmd' or 'fetch'`, true));
@@ -371,7 +371,7 @@ class Loader {
       deps: raw.deps === undefined ? [] : this.paths(raw.deps, lookup, at.deps, true),
       ...this.outputs(raw, lookup, at),
       persist: raw.persist,
-      params: this.params(raw.params ?? [], lookup, at.params),
+      params: raw.params === undefined ? Object.create(null) : this.params(raw.params, lookup, at.params),
       needs: raw.needs ?? [],
       env: raw.env === undefined ? {} : this.stringMap(raw.env, at.env, lookup),
       resources: {
@@ -403,20 +403,14 @@ class Loader {
   }
 
   /**
-   * The YAML paths of a stage's fields, built once per definition: a foreach of 100,000 jobs shares them, so
-   * the paths that only ever locate an error are not allocated per job.
+   * The YAML paths of a stage's fields: a foreach's jobs share their template's (a foreach of 100,000 jobs
+   * builds them once, not per job); a plain stage's are built as read and not kept (100,000 stages would keep
+   * a million arrays that only ever locate an error).
    */
-  private stageAt(name: string): StageAt {
+  private stageAt(name: string, template: boolean): StageAt {
+    if (!template) return new StageAt(name);
     let at = this.stageAts.get(name);
-    if (!at) {
-      const stage = ['stages', name] as const;
-      const field = (key: string): YamlPath => [...stage, key];
-      at = {
-        stage, desc: field('desc'), cmd: field('cmd'), fetch: field('fetch'), deps: field('deps'), outs: field('outs'),
-        metrics: field('metrics'), plots: field('plots'), params: field('params'), env: field('env'), log: field('log'),
-      };
-      this.stageAts.set(name, at);
-    }
+    if (!at) this.stageAts.set(name, (at = new StageAt(name)));
     return at;
   }
 
@@ -698,20 +692,32 @@ class Loader {
   }
 }
 
-/** The YAML paths of one stage definition's fields (see `Loader.stageAt`). */
-interface StageAt {
-  stage: YamlPath;
-  desc: YamlPath;
-  cmd: YamlPath;
-  fetch: YamlPath;
-  deps: YamlPath;
-  outs: YamlPath;
-  metrics: YamlPath;
-  plots: YamlPath;
-  params: YamlPath;
-  env: YamlPath;
-  log: YamlPath;
+/** The YAML paths of one stage definition's fields (see `Loader.stageAt`), each built when first read. */
+class StageAt {
+  readonly stage: YamlPath;
+  private readonly fields: Partial<Record<StageField, YamlPath>> = {};
+
+  constructor(name: string) {
+    this.stage = ['stages', name];
+  }
+
+  get desc(): YamlPath { return this.field('desc'); }
+  get cmd(): YamlPath { return this.field('cmd'); }
+  get fetch(): YamlPath { return this.field('fetch'); }
+  get deps(): YamlPath { return this.field('deps'); }
+  get outs(): YamlPath { return this.field('outs'); }
+  get metrics(): YamlPath { return this.field('metrics'); }
+  get plots(): YamlPath { return this.field('plots'); }
+  get params(): YamlPath { return this.field('params'); }
+  get env(): YamlPath { return this.field('env'); }
+  get log(): YamlPath { return this.field('log'); }
+
+  private field(key: StageField): YamlPath {
+    return (this.fields[key] ??= [...this.stage, key]);
+  }
 }
+
+type StageField = 'desc' | 'cmd' | 'fetch' | 'deps' | 'outs' | 'metrics' | 'plots' | 'params' | 'env' | 'log';
 
 /** `at`, or the entry `key` inside it: built only when an error is to be located there. */
 function within(at: YamlPath, key: string | number | undefined): YamlPath {
