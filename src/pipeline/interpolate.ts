@@ -68,12 +68,13 @@ export interface InterpolateOptions {
 /** A string split once into its literal text and its references (a foreach uses one string for every job). */
 type Part = { literal: string } | { ref: string; quoting: ShellQuoting };
 
-const parsedTemplates = new Map<string, Part[]>();
+/** Keyed by the text itself: a key built per call (`s` + text) would be a new string to hash every time. */
+const parsedTemplates = { shell: new Map<string, Part[]>(), plain: new Map<string, Part[]>() };
 const MAX_PARSED_TEMPLATES = 10_000;
 
 function parseTemplate(text: string, shell: boolean): Part[] {
-  const cacheKey = `${shell ? 's' : 'p'}${text}`;
-  const cached = parsedTemplates.get(cacheKey);
+  const cache = shell ? parsedTemplates.shell : parsedTemplates.plain;
+  const cached = cache.get(text);
   if (cached) return cached;
   if (text.replace(REFERENCE, '').includes('${')) {
     throw new InterpolationError(`unterminated '\${' in '${text}' (write $\${ for a literal \${)`);
@@ -95,8 +96,8 @@ function parseTemplate(text: string, shell: boolean): Part[] {
     literal = '';
   }
   parts.push({ literal: literal + text.slice(consumed) });
-  if (parsedTemplates.size >= MAX_PARSED_TEMPLATES) parsedTemplates.clear();
-  parsedTemplates.set(cacheKey, parts);
+  if (cache.size >= MAX_PARSED_TEMPLATES) cache.clear();
+  cache.set(text, parts);
   return parts;
 }
 

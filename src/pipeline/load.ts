@@ -5,7 +5,8 @@ import { isMap, isScalar } from 'yaml';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import {
-  ExpansionBudget, ExpansionLimitError, InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn, type Lookup,
+  ExpansionBudget, ExpansionLimitError, InterpolationError, interpolateList, interpolateString, interpolateValue, lookupIn,
+  type InterpolateOptions, type Lookup,
 } from './interpolate.js';
 import { resolveGroups } from './groups.js';
 import { findGroupCycle } from './group-cycles.js';
@@ -76,6 +77,9 @@ class Loader {
   private readonly imports: string[] = [];
   private globbed = false;
   private stagePositions: Map<string, { line: number; col: number }> | undefined;
+  private readonly stageAts = new Map<string, StageAt>();
+  private readonly plain: InterpolateOptions;
+  private readonly shell: InterpolateOptions;
   /** instance name -> the file a glob foreach expanded it for */
   private readonly globItems = new Map<string, string>();
   /** every interpolation of this load draws on it: `${}` can never build more than a bounded amount */
@@ -90,6 +94,8 @@ class Loader {
     sets: Record<string, unknown>,
     private readonly unchanged: ReadonlyMap<string, Stage[]>,
   ) {
+    this.plain = { budget: this.budget };
+    this.shell = { shell: true, budget: this.budget };
     this.vars = this.resolveVars(sets);
   }
 
@@ -354,23 +360,23 @@ class Loader {
   }
 
   private stage(name: string, raw: RawStage, lookup: Lookup, origin: { job?: string; template?: string; foreach?: string } = {}): Stage[] {
-    const at = ['stages', origin.template ?? name];
+    const at = this.stageAt(origin.template ?? name, origin.template !== undefined);
     const pos = this.stagePosition(origin.template ?? name);
     if (!raw.cmd === !raw.fetch) {
-      this.errors.push(errorAt(this.src, at, `stage '${name}' needs exactly one of 'cmd' or 'fetch'`, true));
+      this.errors.push(errorAt(this.src, at.stage, `stage '${name}' needs exactly one of 'cmd' or 'fetch'`, true));
       return [];
     }
     const stage: Stage = {
       name,
-      desc: raw.desc === undefined ? undefined : this.guard([...at, 'desc'], () => interpolateString(raw.desc!, lookup, { budget: this.budget }), raw.desc),
-      cmd: this.command(raw.cmd, lookup, [...at, 'cmd']),
-      fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, [...at, 'fetch']),
-      deps: this.paths(raw.deps ?? [], lookup, [...at, 'deps'], true),
+      desc: raw.desc === undefined ? undefined : this.interpolated(at.desc, raw.desc, lookup, this.plain),
+      cmd: this.command(raw.cmd, lookup, at.cmd),
+      fetch: raw.fetch === undefined ? undefined : this.fetchSpec(raw.fetch, lookup, at.fetch),
+      deps: raw.deps === undefined ? [] : this.paths(raw.deps, lookup, at.deps, true),
       ...this.outputs(raw, lookup, at),
       persist: raw.persist,
-      params: this.params(raw.params ?? [], lookup, [...at, 'params']),
+      params: raw.params === undefined ? Object.create(null) : this.params(raw.params, lookup, at.params),
       needs: raw.needs ?? [],
-      env: this.stringMap(raw.env ?? {}, [...at, 'env'], lookup),
+      env: raw.env === undefined ? {} : this.stringMap(raw.env, at.env, lookup),
       resources: {
         cpu: raw.resources?.cpu ?? 1,
         gpu: raw.resources?.gpu ?? 0,
@@ -380,7 +386,7 @@ class Loader {
       ...(raw.executor ? { executor: raw.executor } : {}),
       ...(raw.slurm ? { slurm: raw.slurm } : {}),
       ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
-      log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, [...at, 'log']),
+      log: raw.log === undefined ? undefined : this.logPath(raw.log, lookup, at.log),
       job: origin.job,
       template: origin.template,
       foreach: origin.foreach,
@@ -391,15 +397,27 @@ class Loader {
   }
 
   /** `metrics:` and `plots:` files are outputs too (cached, restored), and stay named as what they are. */
-  private outputs(raw: RawStage, lookup: Lookup, at: YamlPath): Pick<Stage, 'outs' | 'metrics' | 'plots'> {
-    const outs = this.paths(raw.outs ?? [], lookup, [...at, 'outs'], false);
-    const metrics = raw.metrics === undefined ? undefined : this.paths(raw.metrics, lookup, [...at, 'metrics'], false);
-    const plots = raw.plots === undefined ? undefined : this.paths(raw.plots, lookup, [...at, 'plots'], false);
+  private outputs(raw: RawStage, lookup: Lookup, at: StageAt): Pick<Stage, 'outs' | 'metrics' | 'plots'> {
+    const outs = raw.outs === undefined ? [] : this.paths(raw.outs, lookup, at.outs, false);
+    const metrics = raw.metrics === undefined ? undefined : this.paths(raw.metrics, lookup, at.metrics, false);
+    const plots = raw.plots === undefined ? undefined : this.paths(raw.plots, lookup, at.plots, false);
     return {
-      outs: [...new Set([...outs, ...(metrics ?? []), ...(plots ?? [])])],
+      outs: metrics === undefined && plots === undefined ? outs : [...new Set([...outs, ...(metrics ?? []), ...(plots ?? [])])],
       ...(metrics?.length ? { metrics } : {}),
       ...(plots?.length ? { plots } : {}),
     };
+  }
+
+  /**
+   * The YAML paths of a stage's fields: a foreach's jobs share their template's (a foreach of 100,000 jobs
+   * builds them once, not per job); a plain stage's are built as read and not kept (100,000 stages would keep
+   * a million arrays that only ever locate an error).
+   */
+  private stageAt(name: string, template: boolean): StageAt {
+    if (!template) return new StageAt(name);
+    let at = this.stageAts.get(name);
+    if (!at) this.stageAts.set(name, (at = new StageAt(name)));
+    return at;
   }
 
   /** Where each stage's key is, indexed once: looking each one up in the map would be quadratic. */
@@ -428,11 +446,11 @@ class Loader {
   private command(cmd: RawStage['cmd'], lookup: Lookup, at: YamlPath): Stage['cmd'] {
     if (cmd === undefined) return undefined;
     if (typeof cmd === 'string') {
-      const text = this.guard(at, () => interpolateString(cmd, lookup, { shell: true, budget: this.budget }), cmd);
+      const text = this.interpolated(at, cmd, lookup, this.shell);
       if (!text.trim()) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
       return text;
     }
-    const argv = this.guard(at, () => interpolateList(cmd, lookup, { budget: this.budget }), cmd);
+    const argv = this.interpolatedList(at, cmd, lookup);
     if (!argv[0]) this.errors.push(errorAt(this.src, at, 'the command is empty after interpolation'));
     return argv;
   }
@@ -457,27 +475,30 @@ class Loader {
   }
 
   private paths(items: string[], lookup: Lookup, at: YamlPath, globsAllowed: boolean): string[] {
-    const expanded = this.guard(at, () => interpolateList(items, lookup, { budget: this.budget }), items);
+    const expanded = this.interpolatedList(at, items, lookup);
     const result: string[] = [];
-    expanded.forEach((p, i) => {
+    for (let i = 0; i < expanded.length; i++) {
+      const p = expanded[i]!;
+      // an element that was `${list}` gave several paths: they are located at the last element written
+      const index = Math.min(i, items.length - 1);
       if (!globsAllowed && isGlob(p)) {
-        this.errors.push(errorAt(this.src, [...at, Math.min(i, items.length - 1)], `${String(at[at.length - 1])} cannot be globs: '${p}'`));
-        return;
+        this.errors.push(errorAt(this.src, [...at, index], `${String(at[at.length - 1])} cannot be globs: '${p}'`));
+        continue;
       }
-      if (globsAllowed && isGlob(p)) this.checkGlob(p, [...at, Math.min(i, items.length - 1)]);
+      if (globsAllowed && isGlob(p)) this.checkGlob(p, at, index);
       const outside = globsAllowed ? this.allowedOutside(p) : undefined;
-      const rel = outside ?? this.guardPath(p, [...at, Math.min(i, items.length - 1)]);
-      if (rel !== undefined && !globsAllowed && this.refuse(outputProblem(rel, this.protectedPaths), [...at, Math.min(i, items.length - 1)])) return;
+      const rel = outside ?? this.guardPath(p, at, index);
+      if (rel !== undefined && !globsAllowed && this.refuse(outputProblem(rel, this.protectedPaths), at, index)) continue;
       if (rel !== undefined) result.push(rel);
-    });
-    return [...new Set(result)];
+    }
+    return result.length > 1 ? [...new Set(result)] : result;
   }
 
-  private checkGlob(pattern: string, at: YamlPath): void {
+  private checkGlob(pattern: string, at: YamlPath, index?: number): void {
     try {
       picomatch.makeRe(pattern, { strictBrackets: true });
     } catch (err) {
-      this.errors.push(errorAt(this.src, at, `bad glob '${pattern}': ${(err as Error).message}`));
+      this.errors.push(errorAt(this.src, within(at, index), `bad glob '${pattern}': ${(err as Error).message}`));
     }
   }
 
@@ -493,22 +514,21 @@ class Loader {
 
   private stringMap(map: Record<string, unknown>, at: YamlPath, lookup: Lookup): Record<string, string> {
     return Object.fromEntries(Object.entries(map).map(([k, v]) =>
-      [k, typeof v === 'string' ? this.guard([...at, k], () => interpolateString(v, lookup, { budget: this.budget }), v) : String(v)]));
+      [k, typeof v === 'string' ? this.interpolated(at, v, lookup, this.plain, k) : String(v)]));
   }
 
   // ---- references ----
 
   private resolveNeeds(stages: Stage[], declared: Set<string>): void {
+    if (!stages.some((s) => s.needs.length)) return;
     const byName = new Map(stages.map((s) => [s.name, s]));
     // indexed once: filtering every stage's instances or names per need is quadratic in a foreach's items
     const byTemplate = new Map<string, string[]>();
     const byTemplateJob = new Map<string, string[]>();
-    if (stages.some((s) => s.needs.length)) {
-      for (const s of stages) {
-        if (!s.template) continue;
-        pushTo(byTemplate, s.template, s.name);
-        if (s.job) pushTo(byTemplateJob, templateJobKey(s.template, s), s.name);
-      }
+    for (const s of stages) {
+      if (!s.template) continue;
+      pushTo(byTemplate, s.template, s.name);
+      if (s.job) pushTo(byTemplateJob, templateJobKey(s.template, s), s.name);
     }
     const byGlob = new Map<string, string[]>();
     const matching = (glob: string) => getOrAdd(byGlob, glob, () => {
@@ -516,6 +536,7 @@ class Loader {
       return stages.filter((s) => isMatch(s.name)).map((s) => s.name);
     });
     for (const stage of stages) {
+      if (stage.needs.length === 0) continue;
       const at = ['stages', stage.template ?? stage.name, 'needs'];
       stage.needs = [...new Set(stage.needs.flatMap((need, i) => {
         if (need === stage.name || need === stage.template) {
@@ -608,12 +629,33 @@ class Loader {
     try {
       return fn();
     } catch (err) {
-      if (!(err instanceof InterpolationError)) throw err;
-      // past a size limit every later string would fail too (a foreach of 100,000 jobs): stop at the first
-      if (err instanceof ExpansionLimitError) throw errorAt(this.src, at, err.message);
-      this.errors.push(errorAt(this.src, at, err.message));
-      return fallback;
+      return this.interpolationFailed(err, at, fallback);
     }
+  }
+
+  /** `text` interpolated; on an error, recorded at `at` (or at its `key`), the text as written. No closure per call: this runs per foreach job. */
+  private interpolated(at: YamlPath, text: string, lookup: Lookup, opts: InterpolateOptions, key?: string): string {
+    try {
+      return interpolateString(text, lookup, opts);
+    } catch (err) {
+      return this.interpolationFailed(err, within(at, key), text);
+    }
+  }
+
+  private interpolatedList(at: YamlPath, items: string[], lookup: Lookup): string[] {
+    try {
+      return interpolateList(items, lookup, this.plain);
+    } catch (err) {
+      return this.interpolationFailed(err, at, items);
+    }
+  }
+
+  private interpolationFailed<T>(err: unknown, at: YamlPath, fallback: T): T {
+    if (!(err instanceof InterpolationError)) throw err;
+    // past a size limit every later string would fail too (a foreach of 100,000 jobs): stop at the first
+    if (err instanceof ExpansionLimitError) throw errorAt(this.src, at, err.message);
+    this.errors.push(errorAt(this.src, at, err.message));
+    return fallback;
   }
 
   private get allowOutside(): string[] {
@@ -635,25 +677,57 @@ class Loader {
   }
 
   /** Records `problem` (if any) as an error at `at`; true when there was one. */
-  private refuse(problem: string | undefined, at: YamlPath): boolean {
-    if (problem !== undefined) this.errors.push(errorAt(this.src, at, problem));
+  private refuse(problem: string | undefined, at: YamlPath, index?: number): boolean {
+    if (problem !== undefined) this.errors.push(errorAt(this.src, within(at, index), problem));
     return problem !== undefined;
   }
 
   private logPath(raw: string, lookup: Lookup, at: YamlPath): string | undefined {
-    const rel = this.guardPath(this.guard(at, () => interpolateString(raw, lookup, { budget: this.budget }), raw), at);
+    const rel = this.guardPath(this.interpolated(at, raw, lookup, this.plain), at);
     return rel !== undefined && this.refuse(logProblem(rel, this.protectedPaths), at) ? undefined : rel;
   }
 
-  private guardPath(p: string, at: YamlPath): string | undefined {
+  private guardPath(p: string, at: YamlPath, index?: number): string | undefined {
     try {
       return projectPath(this.root, p);
     } catch (err) {
       if (!(err instanceof PathEscapeError)) throw err;
-      this.errors.push(errorAt(this.src, at, `${err.message}; pipe only reads and writes inside the project (a dep or a cache root may lie in a folder listed under allow_outside)`));
+      this.errors.push(errorAt(this.src, within(at, index), `${err.message}; pipe only reads and writes inside the project (a dep or a cache root may lie in a folder listed under allow_outside)`));
       return undefined;
     }
   }
+}
+
+/** The YAML paths of one stage definition's fields (see `Loader.stageAt`), each built when first read. */
+class StageAt {
+  readonly stage: YamlPath;
+  private readonly fields: Partial<Record<StageField, YamlPath>> = {};
+
+  constructor(name: string) {
+    this.stage = ['stages', name];
+  }
+
+  get desc(): YamlPath { return this.field('desc'); }
+  get cmd(): YamlPath { return this.field('cmd'); }
+  get fetch(): YamlPath { return this.field('fetch'); }
+  get deps(): YamlPath { return this.field('deps'); }
+  get outs(): YamlPath { return this.field('outs'); }
+  get metrics(): YamlPath { return this.field('metrics'); }
+  get plots(): YamlPath { return this.field('plots'); }
+  get params(): YamlPath { return this.field('params'); }
+  get env(): YamlPath { return this.field('env'); }
+  get log(): YamlPath { return this.field('log'); }
+
+  private field(key: StageField): YamlPath {
+    return (this.fields[key] ??= [...this.stage, key]);
+  }
+}
+
+type StageField = 'desc' | 'cmd' | 'fetch' | 'deps' | 'outs' | 'metrics' | 'plots' | 'params' | 'env' | 'log';
+
+/** `at`, or the entry `key` inside it: built only when an error is to be located there. */
+function within(at: YamlPath, key: string | number | undefined): YamlPath {
+  return key === undefined ? at : [...at, key];
 }
 
 interface Sheet {
