@@ -79,7 +79,7 @@ export function executorOf(stage: Stage, run: Executor): Executor {
 export function buildLocalRunner(project: Project, order: string[], jobs: number): StageRunner {
   const registry = new ProcessRegistry(project.stateDir);
   const strategy = process.env.PIPE_LOCAL_STRATEGY === 'spawn' ? 'spawn' : 'shell-pool';
-  return createLocalRunner({
+  const runner = createLocalRunner({
     root: project.root,
     baseEnv: baseEnvironment(project.pipeline),
     scratchDir: path.join(project.stateDir, 'logs'),
@@ -87,6 +87,13 @@ export function buildLocalRunner(project: Project, order: string[], jobs: number
     registry: { add: (pgid) => registry.add(pgid, 'shell worker'), remove: (pgid) => registry.remove(pgid) },
     strategy,
   });
+  return {
+    ...runner,
+    close: async () => {
+      await runner.close?.();
+      registry.close();
+    },
+  };
 }
 
 function needsGpu(project: Project, order: string[]): boolean {

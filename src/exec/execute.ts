@@ -55,7 +55,11 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
   ctx.local.objects.onNotice((text) => reporter.note(text));
   const run = new Run(ctx, planner, plans, opts, reporter);
   reporter.plan(order, false);
-  await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
+  try {
+    await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
+  } finally {
+    run.processes.close();
+  }
   await run.aside.close();
   saveState(ctx);
   return { counts: run.counts, interrupted: opts.signal.aborted, notRestored: [...run.notRestored] };
@@ -73,7 +77,7 @@ class Run {
   /** restoreOnly: the stages the caches could not restore */
   readonly notRestored = new Set<string>();
   private readonly fetchContext: FetchRunContext;
-  private readonly processes: ProcessRegistry;
+  readonly processes: ProcessRegistry;
   readonly aside: AsideArea;
   /** one resource pool per concrete runner (its capacity), sharing the pipeline's pools */
   private readonly resourcePools = new Map<StageRunner, ResourcePool>();

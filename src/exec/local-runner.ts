@@ -22,13 +22,18 @@ export interface LocalRunnerOptions {
 }
 
 export function createLocalRunner(opts: LocalRunnerOptions): StageRunner {
-  const usePool = opts.strategy !== 'spawn' && ShellPool.available();
-  if (!usePool) return { name: 'local', capacity: opts.capacity, run: runProcess };
-  let pool: ShellPool | undefined; // started with the first stage: a run with nothing to do starts no shell
+  // chosen and started with the first stage: a run with nothing to do looks for no shell and starts none
+  let pool: ShellPool | undefined;
+  let start: StageRunner['run'] | undefined;
+  const choose = (): StageRunner['run'] => {
+    if (opts.strategy === 'spawn' || !ShellPool.available(opts.baseEnv)) return runProcess;
+    pool = new ShellPool(opts.root, opts.baseEnv, opts.scratchDir, opts.registry);
+    return (job) => pool!.run(job);
+  };
   return {
     name: 'local',
     capacity: opts.capacity,
-    run: (job) => (pool ??= new ShellPool(opts.root, opts.baseEnv, opts.scratchDir, opts.registry)).run(job),
+    run: (job) => (start ??= choose())(job),
     close: () => pool?.close(),
   };
 }

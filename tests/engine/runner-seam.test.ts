@@ -2,7 +2,7 @@
  * The runner seam: the builder only calls the runner the CLI built, tells it the stage, and never runs more
  * than the runner's capacity at once; and one local behaviour whichever process strategy runs underneath.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { execute } from '../../src/exec/execute.js';
@@ -11,7 +11,7 @@ import { openEngine } from '../../src/plan/context.js';
 import { selectStages } from '../../src/cli/session.js';
 import { openProject } from '../../src/project.js';
 import type { Reporter, StageEvent } from '../../src/report/events.js';
-import { expectExit, isAlive, ok, projectsRemovedAfterAll, stageEvents, statuses } from '../helpers/pipe-project.js';
+import { expectExit, isAlive, ok, projectsRemovedAfterAll, stageEvents, statuses, toResult, waitForFile } from '../helpers/pipe-project.js';
 
 const project = projectsRemovedAfterAll();
 
@@ -84,8 +84,16 @@ describe('a fake runner through the builder', () => {
   });
 });
 
+/** The ways the local runner can start a stage: shell workers under bash (job control) or dash (setsid), or a spawn each. */
+const STRATEGY_ENV = {
+  'shell-pool (bash)': { PIPE_LOCAL_STRATEGY: 'shell-pool' },
+  'shell-pool (sh)': { PIPE_LOCAL_STRATEGY: 'shell-pool', PIPE_WORKER_SHELL: 'sh' },
+  spawn: { PIPE_LOCAL_STRATEGY: 'spawn' },
+} as const;
+type Strategy = keyof typeof STRATEGY_ENV;
+
 describe('one local behaviour whichever process strategy', () => {
-  const strategies = ['shell-pool', 'spawn'] as const;
+  const strategies = Object.keys(STRATEGY_ENV) as Strategy[];
 
   test.each(strategies)('%s: a killed stage is worded the same (signal and exit status)', async (strategy) => {
     const p = project(`version: 1
@@ -97,7 +105,7 @@ stages:
     cmd: exit 137
     outs: [never2.txt]
 `);
-    const r = expectExit(await p.pipe(['run', '-k'], { env: { PIPE_LOCAL_STRATEGY: strategy } }), 1);
+    const r = expectExit(await p.pipe(['run', '-k'], { env: STRATEGY_ENV[strategy] }), 1);
     expect(stageEvents(r).killed?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
     expect(stageEvents(r).exits?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
   });
@@ -114,8 +122,61 @@ stages:
     deps: [out.txt]
     outs: [watched.txt]
 `);
-    const r = ok(await p.pipe(['run', '-j', '1'], { env: { PIPE_LOCAL_STRATEGY: strategy } }));
+    const r = ok(await p.pipe(['run', '-j', '1'], { env: STRATEGY_ENV[strategy] }));
     expect(statuses(r)).toEqual({ daemon: 'ran', watch: 'ran' });
     expect(isAlive(Number(p.read('bg.pid').trim()))).toBe(false);
   });
+
+  test.each(strategies)('%s: a stage that is stopped and continued runs on to its end (a stop is not an exit)', async (strategy) => {
+    // the stage stops itself; the test continues it once it is seen stopped
+    const p = project(`version: 1
+stages:
+  pauses:
+    cmd: echo $$ > stage.pid; kill -STOP $$; echo resumed > out.txt
+    outs: [out.txt]
+`);
+    const child = p.start(['run'], { env: STRATEGY_ENV[strategy] });
+    await waitForFile(p.path('stage.pid'));
+    const pid = Number(p.read('stage.pid').trim());
+    await expect.poll(() => processState(pid), { timeout: 5000, interval: 20 }).toBe('T');
+    process.kill(pid, 'SIGCONT');
+    const r = ok(toResult(await child));
+    expect(statuses(r)).toEqual({ pauses: 'ran' });
+    expect(p.read('out.txt')).toBe('resumed\n');
+  });
+
+  test('a stage sees the same environment whichever strategy starts it, and the user\'s bash setup never runs in a worker', async () => {
+    const seen: Record<string, string> = {};
+    for (const strategy of strategies) {
+      const p = project(`version: 1
+stages:
+  env:
+    cmd: env | grep -v '^_=' | sort > env.txt
+    outs: [env.txt]
+`, { 'bash-env.sh': 'echo sourced >> "$PIPE_ROOT/sourced.txt"\n' });
+      const userShell = {
+        SHLVL: '3',
+        BASH_ENV: p.path('bash-env.sh'),
+        'BASH_FUNC_kill%%': '() { echo hijacked; }', // an exported function named like a worker builtin
+        'BASH_FUNC_echo%%': '() { :; }',
+      };
+      ok(await p.pipe(['run'], { env: { ...STRATEGY_ENV[strategy], ...userShell } }));
+      expect(p.exists('sourced.txt')).toBe(false);
+      seen[strategy] = p.read('env.txt').replaceAll(p.path(''), 'ROOT/').split('\n')
+        .filter((line) => !/^(PIPE_LOCAL_STRATEGY|PIPE_WORKER_SHELL|OLDPWD|BASH_FUNC_)/.test(line)).join('\n');
+      expect(seen[strategy]).toContain('SHLVL=3\n');
+    }
+    expect(seen['shell-pool (bash)']).toBe(seen.spawn);
+    expect(seen['shell-pool (sh)']).toBe(seen.spawn);
+  });
 });
+
+/** The state letter of /proc/PID/stat (R, S, T for stopped, Z...). */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2];
+  } catch {
+    return undefined;
+  }
+}

@@ -4,7 +4,9 @@
  *   PIPE_CRASH_ITERATIONS  kill points (default 30)      PIPE_CRASH_SEED  the seed (default 1)
  *   PIPE_CRASH_LINK        the cache.link of the killed project (reflink, hardlink, copy; default none)
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { crashStages, setSources, writeCrashProject } from './crash-pipeline.js';
@@ -114,6 +116,53 @@ describe('SIGKILL of pipe', () => {
     expect(existsSync(path.join(dir, 'out.txt'))).toBe(false);
   });
 });
+
+describe('the journal of running stage groups a killed pipe leaves', () => {
+  test('the next run stops the groups it lists as running, and only those: ended, reused pids and a torn line are left alone', async () => {
+    const dir = project('journal');
+    writeFileSync(path.join(dir, 'pipeline.yaml'), 'version: 1\nstages:\n  quick:\n    cmd: "echo quick > quick.txt"\n    outs: [quick.txt]\n');
+    expect(pipeSync(dir, ['run', '-q']).code).toBe(0);
+    const running = groupLeader();
+    const ended = groupLeader();
+    const reused = groupLeader(); // listed with another start time: the pid now belongs to someone else
+    const torn = groupLeader();
+    const legacy = groupLeader(); // a file per group, as pipe wrote them before the journal
+    const dead = 2 ** 22 + 1; // above pid_max: the owner is gone
+    const procs = path.join(dir, '.pipe', 'procs');
+    mkdirSync(procs, { recursive: true });
+    writeFileSync(path.join(procs, `run-${dead}-1`), [
+      JSON.stringify({ owner: dead, host: hostname() }),
+      `+ ${running.pid} ${startTime(running.pid)} "slow stage"`,
+      `+ ${ended.pid} ${startTime(ended.pid)} "done stage"`,
+      `- ${ended.pid}`,
+      `+ ${reused.pid} 1 "old stage"`,
+      `+ ${torn.pid} ${startTime(torn.pid)} "to`,
+    ].join('\n'));
+    writeFileSync(path.join(procs, String(legacy.pid)), JSON.stringify({ owner: dead, host: hostname(), stage: 'legacy', start: startTime(legacy.pid) }));
+    try {
+      const next = pipeSync(dir, ['run', '-q', '--force', 'quick']);
+      expect(next.code, next.stderr).toBe(0);
+      await expect.poll(() => isAlive(running.pid), { timeout: 3000, interval: 50 }).toBe(false);
+      await expect.poll(() => isAlive(legacy.pid), { timeout: 3000, interval: 50 }).toBe(false);
+      expect([ended, reused, torn].map((c) => isAlive(c.pid))).toEqual([true, true, true]);
+      expect(readdirSync(procs)).toEqual([]); // read and removed; this run's own journal is gone once it ended
+    } finally {
+      for (const c of [running, ended, reused, torn, legacy]) c.kill('SIGKILL');
+    }
+  });
+});
+
+/** A `sleep` that leads a process group of its own, as a stage does. */
+function groupLeader(): ChildProcess & { pid: number } {
+  const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child as ChildProcess & { pid: number };
+}
+
+function startTime(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
 
 describe('SIGKILL of pipe while a stage runs without its earlier outputs', () => {
   test('the next run puts the set-aside outputs back first: correct outputs, a hand edit kept, nothing left aside', async () => {
