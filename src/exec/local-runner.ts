@@ -22,18 +22,13 @@ export interface LocalRunnerOptions {
 }
 
 export function createLocalRunner(opts: LocalRunnerOptions): StageRunner {
-  // chosen and started with the first stage: a run with nothing to do looks for no shell and starts none
-  let pool: ShellPool | undefined;
-  let start: StageRunner['run'] | undefined;
-  const choose = (): StageRunner['run'] => {
-    if (opts.strategy === 'spawn' || !ShellPool.available(opts.baseEnv)) return runProcess;
-    pool = new ShellPool(opts.root, opts.baseEnv, opts.scratchDir, opts.registry);
-    return (job) => pool!.run(job);
-  };
+  const usePool = opts.strategy !== 'spawn' && ShellPool.available();
+  if (!usePool) return { name: 'local', capacity: opts.capacity, run: runProcess };
+  let pool: ShellPool | undefined; // started with the first stage: a run with nothing to do starts no shell
   return {
     name: 'local',
     capacity: opts.capacity,
-    run: (job) => (start ??= choose())(job),
+    run: (job) => (pool ??= new ShellPool(opts.root, opts.baseEnv, opts.scratchDir, opts.registry)).run(job),
     close: () => pool?.close(),
   };
 }

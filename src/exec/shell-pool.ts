@@ -10,7 +10,7 @@
  * background is stopped as soon as it ends (as the spawn runner does). The worker and each running stage are
  * registered so that a later run can stop them if this pipe is killed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,65 +18,11 @@ import { shellQuote } from '../pipeline/interpolate.js';
 import { isAlive } from '../util/alive.js';
 import { readLogTail, killGroup, signalNameOf, type ProcessResult, type ProcessSpec } from './process.js';
 
-const WORKER_LOOP = `
+const WORKER_SCRIPT = `
 nl='
 '
 while IFS= read -r line; do eval "$line"; done
 `;
-
-/**
- * How a worker gives each stage a process group of its own. bash with job control (`set -m`) puts every
- * background job in a new group as it forks, with no tty needed; dash cannot, so there the stage is exec'd
- * through `setsid`, one more program to load per stage (about 0.4 ms of CPU: 17% of what a small stage costs).
- * `bash -p` reads no BASH_ENV, ENV, SHELLOPTS or exported functions, so nothing of the user's shell setup
- * runs in the worker; the stage itself still gets them, through its own /bin/sh.
- */
-interface WorkerShell {
-  program: string;
-  args: (shlvl: string | undefined) => string[];
-  /** the words put before the stage's command */
-  newGroup: string[];
-  /** waits for the stage to end (with job control, plain `wait` also returns when it is only stopped) */
-  wait: string;
-}
-
-const BASH_WORKER: WorkerShell = {
-  program: '/bin/bash',
-  // bash -c raises SHLVL and lowers it again in each job it execs: the stage sees what pipe was started with
-  args: (shlvl) => ['-p', '-c', `set -m; SHLVL=${Number(shlvl) + 1}${WORKER_LOOP}`],
-  newGroup: [],
-  wait: 'wait -f',
-};
-
-const DASH_WORKER: WorkerShell = { program: '/bin/sh', args: () => ['-c', WORKER_LOOP], newGroup: ['setsid'], wait: 'wait' };
-
-const chosenShell = new Map<string, WorkerShell | null>();
-
-/** The worker for an environment whose SHLVL is `shlvl` (bash cannot leave it out of what it starts). */
-function workerShell(shlvl: string | undefined): WorkerShell | undefined {
-  const key = String(shlvl);
-  if (!chosenShell.has(key)) {
-    const bash = process.env.PIPE_WORKER_SHELL !== 'sh' && shlvl !== undefined && /^\d+$/.test(shlvl) && bashCanWork();
-    chosenShell.set(key, (bash ? BASH_WORKER : dashWithSetsid()) ?? null);
-  }
-  return chosenShell.get(key) ?? undefined;
-}
-
-/**
- * Job control without a tty, `wait -f` (bash 5: not macOS's 3.2 nor the 4.2 of older clusters), and the SHLVL
- * a job it execs sees: checked by running one.
- */
-function bashCanWork(): boolean {
-  if (process.platform !== 'linux' || !existsSync(BASH_WORKER.program)) return false;
-  const probe = spawnSync(BASH_WORKER.program, ['-p', '-c', 'set -m; SHLVL=8; /bin/sh -c \'echo "$SHLVL"\' & wait -f $!'], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000,
-  });
-  return probe.status === 0 && probe.stdout.trim() === '7';
-}
-
-function dashWithSetsid(): WorkerShell | undefined {
-  return process.platform !== 'win32' && existsSync(DASH_WORKER.program) && onPath('setsid') ? DASH_WORKER : undefined;
-}
 
 export interface WorkerRegistry {
   add(pgid: number): void;
@@ -105,16 +51,9 @@ class ShellWorker {
    */
   readonly scratchLog: string;
 
-  constructor(
-    cwd: string,
-    private readonly baseEnv: NodeJS.ProcessEnv,
-    scratchDir: string,
-    private readonly shell: WorkerShell,
-    private readonly registry?: WorkerRegistry,
-  ) {
+  constructor(cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
     this.scratchLog = path.join(scratchDir, `.worker-${process.pid}-${++workerCount}.log`);
-    // stderr ignored: bash's job notices ("[1]+ Done") go there; each stage's own output goes to its log
-    this.child = spawn(shell.program, shell.args(baseEnv.SHLVL), { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     if (this.child.pid) registry?.add(this.child.pid);
     this.child.on('exit', () => this.onExit());
     this.child.on('error', () => this.onExit());
@@ -129,7 +68,7 @@ class ShellWorker {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.current = { spec, resolve };
-      this.child.stdin!.write(jobLine(id, spec, this.baseEnv, this.scratchLog, this.shell) + '\n');
+      this.child.stdin!.write(jobLine(id, spec, this.baseEnv, this.scratchLog) + '\n');
     });
   }
 
@@ -174,21 +113,21 @@ class ShellWorker {
 }
 
 /**
- * One shell command line that runs the stage in the background as a process group of its own (bash's job
- * control, or setsid: the forked worker is no group leader, so setsid execs without forking again), so the
- * stage's pid is its group; reports its pid, waits, stops what the stage left behind in its group, reports
- * its status. Every value is shell-quoted (newlines spelled as "$nl"); variable names are checked by the schema.
+ * One shell command line that runs the stage in the background as a process group of its own (setsid: the
+ * forked worker is no group leader, so setsid execs without forking again and the stage's pid is its group),
+ * reports its pid, waits, stops what the stage left behind in its group, reports its status.
+ * Every value is shell-quoted (newlines spelled as "$nl"); variable names are checked by the schema.
  */
-export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string, shell: Pick<WorkerShell, 'newGroup' | 'wait'> = DASH_WORKER): string {
-  const run = execLine(spec, envChanges(spec.env, baseEnv), shell.newGroup);
-  return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; ${shell.wait} $!; c=$?; kill -9 -$! 2>/dev/null; echo "d ${id} $c"`;
+export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
+  const run = execLine(spec, envChanges(spec.env, baseEnv));
+  return `${run} </dev/null >${quoteWord(output)} 2>&1 & echo "s ${id} $!"; wait $!; c=$?; kill -9 -$! 2>/dev/null; echo "d ${id} $c"`;
 }
 
-/** Prefix assignments, then setsid (under dash), then the command (under unshare for --no-network), exec'd by the forked worker. */
-function execLine(spec: ProcessSpec, env: EnvChanges, newGroup: string[]): string {
+/** Prefix assignments, then setsid, then the command (under unshare for --no-network), exec'd by the forked worker. */
+function execLine(spec: ProcessSpec, env: EnvChanges): string {
   const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
   const words = [
-    ...newGroup,
+    'setsid',
     ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []),
     ...(spec.noNetwork ? ['unshare', '--net', '--'] : []),
     ...command,
@@ -228,12 +167,8 @@ export class ShellPool {
     removeDeadScratch(scratchDir);
   }
 
-  static available(baseEnv: NodeJS.ProcessEnv): boolean {
-    return workerShell(baseEnv.SHLVL) !== undefined;
-  }
-
-  private get shell(): WorkerShell {
-    return workerShell(this.baseEnv.SHLVL)!;
+  static available(): boolean {
+    return process.platform !== 'win32' && existsSync('/bin/sh') && onPath('setsid');
   }
 
   async run(spec: ProcessSpec): Promise<ProcessResult> {
@@ -285,7 +220,7 @@ export class ShellPool {
   private idleWorker(): ShellWorker {
     const idle = this.workers.find((w) => !w.busy && !w.dead);
     if (idle) return idle;
-    const worker = new ShellWorker(this.cwd, this.baseEnv, this.scratchDir, this.shell, this.registry);
+    const worker = new ShellWorker(this.cwd, this.baseEnv, this.scratchDir, this.registry);
     this.workers.push(worker);
     return worker;
   }

@@ -84,10 +84,9 @@ describe('a fake runner through the builder', () => {
   });
 });
 
-/** The ways the local runner can start a stage: shell workers under bash (job control) or dash (setsid), or a spawn each. */
+/** The ways the local runner can start a stage: long-lived shell workers (setsid gives each stage its group), or a spawn each. */
 const STRATEGY_ENV = {
-  'shell-pool (bash)': { PIPE_LOCAL_STRATEGY: 'shell-pool' },
-  'shell-pool (sh)': { PIPE_LOCAL_STRATEGY: 'shell-pool', PIPE_WORKER_SHELL: 'sh' },
+  'shell-pool': { PIPE_LOCAL_STRATEGY: 'shell-pool' },
   spawn: { PIPE_LOCAL_STRATEGY: 'spawn' },
 } as const;
 type Strategy = keyof typeof STRATEGY_ENV;
@@ -163,11 +162,10 @@ stages:
       ok(await p.pipe(['run'], { env: { ...STRATEGY_ENV[strategy], ...userShell } }));
       expect(p.exists('sourced.txt')).toBe(false);
       seen[strategy] = p.read('env.txt').replaceAll(p.path(''), 'ROOT/').split('\n')
-        .filter((line) => !/^(PIPE_LOCAL_STRATEGY|PIPE_WORKER_SHELL|OLDPWD|BASH_FUNC_)/.test(line)).join('\n');
+        .filter((line) => !/^(PIPE_LOCAL_STRATEGY|OLDPWD|BASH_FUNC_)/.test(line)).join('\n');
       expect(seen[strategy]).toContain('SHLVL=3\n');
     }
-    expect(seen['shell-pool (bash)']).toBe(seen.spawn);
-    expect(seen['shell-pool (sh)']).toBe(seen.spawn);
+    expect(seen['shell-pool']).toBe(seen.spawn);
   });
 });
 
