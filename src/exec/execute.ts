@@ -27,6 +27,7 @@ import { ProcessRegistry } from '../state/recover.js';
 import { walkGraph, type BlockedReport } from './walk.js';
 import { ObjectUnavailable } from '../state/objects.js';
 import { remember, saveState, storeOutputs } from './record-outputs.js';
+import { KeptOutputNotes } from './kept-notes.js';
 
 export interface ExecuteOptions {
   keepGoing: boolean;
@@ -59,6 +60,7 @@ export async function execute(ctx: EngineContext, order: string[], opts: Execute
     await walkGraph(order, ctx.project.graph.upstream, (name) => run.visit(name), { isStopping: () => run.stopping }, (b) => run.blocked(b));
   } finally {
     run.processes.close();
+    run.keptOutputs.close();
   }
   await run.aside.close();
   saveState(ctx);
@@ -79,6 +81,7 @@ class Run {
   private readonly fetchContext: FetchRunContext;
   readonly processes: ProcessRegistry;
   readonly aside: AsideArea;
+  readonly keptOutputs: KeptOutputNotes;
   /** one resource pool per concrete runner (its capacity), sharing the pipeline's pools */
   private readonly resourcePools = new Map<StageRunner, ResourcePool>();
   private readonly pipelinePools = new PipelinePools();
@@ -93,6 +96,7 @@ class Run {
     this.fetchContext = { engine: ctx, offline: opts.offline, signal: opts.signal, reporter };
     this.processes = new ProcessRegistry(ctx.project.stateDir);
     this.aside = new AsideArea(ctx.project.stateDir);
+    this.keptOutputs = new KeptOutputNotes((text) => reporter.note(text));
   }
 
   get stopping(): boolean {
@@ -343,9 +347,7 @@ class Run {
   private dropSetAside(setAside: SetAside[]): void {
     if (setAside.length === 0) return;
     try {
-      for (const { out, kept } of this.aside.drop(setAside)) {
-        this.reporter.note(`the earlier ${out} was not the output pipe recorded (edited by hand, or never recorded): kept it at ${kept}`);
-      }
+      for (const { out, kept } of this.aside.drop(setAside)) this.keptOutputs.add(out, kept);
     } catch (err) {
       this.reporter.note(`could not tidy away the earlier outputs of '${setAside[0]!.out}' (${errorText(err)}); the next run does`);
     }

@@ -163,6 +163,25 @@ stages:
     expect(p.read('out.txt')).toBe('a\n');
     expect(backups(p).map((b) => p.read(`.pipe/backup/${b}`))).toEqual(['made by hand\n']);
   });
+
+  test('a first run over many unrecorded outputs names the first five it kept, then how many more and where', async () => {
+    const items = Array.from({ length: 12 }, (_, i) => `f${i}`);
+    const files = Object.fromEntries(items.map((f) => [`out/${f}.txt`, `hand ${f}\n`]));
+    const p = project(`version: 1
+vars: {items: [${items.join(', ')}]}
+stages:
+  gen:
+    foreach: items
+    cmd: echo \${item} > out/\${item}.txt
+    outs: ["out/\${item}.txt"]
+`, files);
+    const r = ok(await p.pipe(['run', '-j', '1'], { json: false }));
+    const named = r.stderr.split('\n').filter((line) => line.includes('was not the output pipe recorded'));
+    expect(named).toHaveLength(5);
+    const folder = backups(p)[0]!.split('/')[0]!;
+    expect(r.stderr).toContain(`... and 7 more earlier outputs pipe had not recorded: all 12 kept under .pipe/backup/${folder}/`);
+    expect(items.map((f) => p.read(`.pipe/backup/${folder}/out/${f}.txt`))).toEqual(items.map((f) => `hand ${f}\n`));
+  });
 });
 
 describe.concurrent('a failure puts the outputs back', () => {
