@@ -1,7 +1,7 @@
 /**
  * The local runner: stage commands as processes on this machine, through the shell-worker pool where there
- * is a /bin/sh and `setsid` (fast), else one spawn per stage. Either way a stage runs in its own process
- * group, its leftovers are stopped when it ends, and its exit is reported the same way.
+ * is a /bin/sh (fast), else one spawn per stage. Either way a stage shares a process group with nothing
+ * else of this run, what it left running is sent SIGTERM when it ends, and its exit is reported the same way.
  */
 import { ShellPool, type WorkerRegistry } from './shell-pool.js';
 import { runProcess } from './process.js';

@@ -55,7 +55,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     unwatch?.();
-    killGroup(pid, 'SIGKILL'); // leftovers the stage started and left behind
+    killGroup(pid); // leftovers the stage started and left behind: SIGTERM, as the shell workers do, then SIGKILL
     if (pid) spec.registry?.remove(pid);
     const interrupted = spec.signal.aborted;
     const spawnError = outcome.error && !interrupted ? spawnMessage(outcome.error, file!) : undefined;

@@ -144,6 +144,37 @@ stages:
     expect(p.read('out.txt')).toBe('resumed\n');
   });
 
+  test.each(strategies)('%s: a stage that signals its own group (`kill 0`, `kill -9 0`) ends itself, not the stages after it', async (strategy) => {
+    const p = project(`version: 1
+stages:
+  term:
+    cmd: kill 0; echo never > never.txt
+    outs: [never.txt]
+  kill9:
+    cmd: kill -9 0
+    outs: [never2.txt]
+  after:
+    cmd: echo fine > after.txt
+    outs: [after.txt]
+`);
+    const r = expectExit(await p.pipe(['run', '-k', '-j', '1'], { env: STRATEGY_ENV[strategy] }), 1);
+    expect(stageEvents(r).term?.reason).toBe('command failed (killed by SIGTERM (exit 143))');
+    expect(stageEvents(r).kill9?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
+    expect(statuses(r).after).toBe('ran');
+    expect(p.read('after.txt')).toBe('fine\n');
+  });
+
+  test.each(strategies)('%s: a stage starts with no signal ignored, so Ctrl-C and SIGQUIT reach what it runs', async (strategy) => {
+    const p = project(`version: 1
+stages:
+  signals:
+    cmd: grep '^SigIgn' /proc/self/status > ignored.txt
+    outs: [ignored.txt]
+`);
+    ok(await p.pipe(['run'], { env: STRATEGY_ENV[strategy] }));
+    expect(p.read('ignored.txt')).toMatch(/^SigIgn:\s+0+\n$/);
+  });
+
   test('a stage sees the same environment whichever strategy starts it, and the user\'s bash setup never runs in a worker', async () => {
     const seen: Record<string, string> = {};
     for (const strategy of strategies) {
