@@ -27,7 +27,9 @@ import { readLogTail, killGroup, signalNameOf, type ProcessResult, type ProcessS
 
 /**
  * The worker catches the signals a stage may send its group (\`kill 0\`, and its own SIGTERM to leftovers) so
- * that they end the stage, not the worker; a caught signal is reset to its default in every subshell.
+ * that they end the stage, not the worker; a caught signal is reset to its default in every subshell. Its
+ * own stderr goes nowhere: dash says "Terminated" there for a foreground stage that a signal ended, and the
+ * stage's own output has its log.
  */
 const WORKER_SCRIPT = `
 nl='
@@ -64,7 +66,7 @@ class ShellWorker {
 
   constructor(cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
     this.scratchLog = path.join(scratchDir, `.worker-${process.pid}-${++workerCount}.log`);
-    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     if (this.child.pid) registry?.add(this.child.pid);
     this.child.on('exit', (_code, signal) => this.onExit(signal));
     this.child.on('error', () => this.onExit(null));

@@ -162,6 +162,7 @@ stages:
     expect(stageEvents(r).kill9?.reason).toBe('command failed (killed by SIGKILL (exit 137))');
     expect(statuses(r).after).toBe('ran');
     expect(p.read('after.txt')).toBe('fine\n');
+    expect(r.stderr).not.toMatch(/Terminated|Killed/); // a shell's own word for it, not pipe's
   });
 
   test.each(strategies)('%s: a stage starts with no signal ignored, so Ctrl-C and SIGQUIT reach what it runs', async (strategy) => {
