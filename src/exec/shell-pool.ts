@@ -134,7 +134,7 @@ class ShellWorker {
  */
 export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEnv, output: string): string {
   const env = envChanges(spec.env, baseEnv);
-  const run = typeof spec.cmd === 'string' && !spec.noNetwork && !OWN_SHELL.test(spec.cmd) ? inSubshell(spec.cmd, env) : execLine(spec, env);
+  const run = typeof spec.cmd === 'string' && !spec.noNetwork && !OWN_SHELL.test(spec.cmd) ? inSubshell(spec.cmd, env, spec.env) : execLine(spec, env);
   return `${run} </dev/null >${quoteWord(output)} 2>&1; c=$?; kill -TERM 0 2>/dev/null; echo "d ${id} $c"`;
 }
 
@@ -154,14 +154,20 @@ const OWN_SHELL = /\$\$|\$\{\$\}|PPID/;
 
 /**
  * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus the
- * exec of /bin/sh): the worker's own variables are dropped (`nl` inside the eval, since the quoted command
- * needs it until then), the stage's exported, and the command evaluated; its last command is exec'd by the
- * shell as usual.
+ * exec of /bin/sh): the stage's variables are exported, the worker's own dropped inside the eval (the quoted
+ * command needs `nl` until then) and the stage's of the same names set again, and the command evaluated;
+ * its last command is exec'd by the shell as usual.
  */
-function inSubshell(cmd: string, env: EnvChanges): string {
-  const setup = ['unset line c', ...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
-  return `( ${setup.join('; ')}; eval ${quoteWord(`unset nl\n${cmd}`)} )`;
+function inSubshell(cmd: string, env: EnvChanges, stageEnv: NodeJS.ProcessEnv): string {
+  const setup = [...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
+  // the stage's own variables of those names, if it has any, again (after the worker's are dropped)
+  const own = WORKER_VARIABLES.filter((k) => stageEnv[k] !== undefined).map((k) => `export ${k}=${shellQuote(stageEnv[k]!)}`);
+  const prelude = [`unset ${WORKER_VARIABLES.join(' ')}`, ...own].join('\n');
+  return `( ${[...setup, `eval ${quoteWord(`${prelude}\n${cmd}`)}`].join('; ')} )`;
 }
+
+/** The worker's own shell variables, which a stage must not see as its own. */
+const WORKER_VARIABLES = ['line', 'c', 'nl'];
 
 interface EnvChanges {
   set: [string, string][];

@@ -180,6 +180,7 @@ stages:
     const seen: Record<string, string> = {};
     for (const strategy of strategies) {
       const p = project(`version: 1
+env: {line: 'a line', c: '1', nl: two words} # named like the shell worker's own variables
 stages:
   env:
     cmd: env | grep -v '^_=' | sort > env.txt
@@ -196,6 +197,7 @@ stages:
       seen[strategy] = p.read('env.txt').replaceAll(p.path(''), 'ROOT/').split('\n')
         .filter((line) => !/^(PIPE_LOCAL_STRATEGY|OLDPWD|BASH_FUNC_)/.test(line)).join('\n');
       expect(seen[strategy]).toContain('SHLVL=3\n');
+      expect(seen[strategy]).toMatch(/^c=1\n(.|\n)*^line=a line\n(.|\n)*^nl=two words\n/m);
     }
     expect(seen['shell-pool']).toBe(seen.spawn);
   });
