@@ -64,9 +64,13 @@ class ShellWorker {
    */
   readonly scratchLog: string;
 
-  constructor(cwd: string, private readonly baseEnv: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
+  /** The worker's environment: never one of its own variables, so they are never exported to a stage. */
+  private readonly baseEnv: NodeJS.ProcessEnv;
+
+  constructor(cwd: string, env: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
+    this.baseEnv = withoutWorkerVariables(env);
     this.scratchLog = path.join(scratchDir, `.worker-${process.pid}-${++workerCount}.log`);
-    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: this.baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     if (this.child.pid) registry?.add(this.child.pid);
     this.child.on('exit', (_code, signal) => this.onExit(signal));
     this.child.on('error', () => this.onExit(null));
@@ -154,20 +158,29 @@ const OWN_SHELL = /\$\$|\$\{\$\}|PPID/;
 
 /**
  * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus the
- * exec of /bin/sh): the stage's variables are exported, the worker's own dropped inside the eval (the quoted
- * command needs `nl` until then) and the stage's of the same names set again, and the command evaluated;
- * its last command is exec'd by the shell as usual.
+ * exec of /bin/sh): the stage's variables are exported, the worker's own that the stage does not also have
+ * are dropped (inside the eval: the quoted command needs `nl` until then), and the command evaluated; its
+ * last command is exec'd by the shell as usual.
  */
 function inSubshell(cmd: string, env: EnvChanges, stageEnv: NodeJS.ProcessEnv): string {
   const setup = [...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
-  // the stage's own variables of those names, if it has any, again (after the worker's are dropped)
-  const own = WORKER_VARIABLES.filter((k) => stageEnv[k] !== undefined).map((k) => `export ${k}=${shellQuote(stageEnv[k]!)}`);
-  const prelude = [`unset ${WORKER_VARIABLES.join(' ')}`, ...own].join('\n');
-  return `( ${[...setup, `eval ${quoteWord(`${prelude}\n${cmd}`)}`].join('; ')} )`;
+  const workers = WORKER_VARIABLES.filter((k) => stageEnv[k] === undefined);
+  const prelude = workers.length ? `unset ${workers.join(' ')}\n` : '';
+  return `( ${[...setup, `eval ${quoteWord(prelude + cmd)}`].join('; ')} )`;
 }
 
-/** The worker's own shell variables, which a stage must not see as its own. */
+/**
+ * The worker's own shell variables (its script and job lines set them). They are kept out of its environment:
+ * a variable of that name inherited from it would stay exported, with the job line as its value, in every
+ * stage; a stage that has one gets it as any other of its variables.
+ */
 const WORKER_VARIABLES = ['line', 'c', 'nl'];
+
+function withoutWorkerVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const k of WORKER_VARIABLES) delete rest[k];
+  return rest;
+}
 
 interface EnvChanges {
   set: [string, string][];

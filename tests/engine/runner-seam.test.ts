@@ -176,6 +176,25 @@ stages:
     expect(p.read('ignored.txt')).toMatch(/^SigIgn:\s+0+\n$/);
   });
 
+  test.each(strategies)('%s: variables named like the shell worker\'s own (line, c, nl) reach every kind of stage as declared, and the worker\'s never do', async (strategy) => {
+    const grep = "env | grep -E '^(line|c|nl)=' | sort";
+    const p = project(`version: 1
+env: {line: 'a line', c: '1'}
+stages:
+  plain:
+    cmd: ${grep} > plain.txt
+    outs: [plain.txt]
+  own-shell:
+    cmd: echo $$ >/dev/null; ${grep} > own-shell.txt
+    outs: [own-shell.txt]
+  argv:
+    cmd: [sh, -c, "${grep} > argv.txt"]
+    outs: [argv.txt]
+`);
+    ok(await p.pipe(['run', '-j', '1'], { env: STRATEGY_ENV[strategy] }));
+    for (const file of ['plain.txt', 'own-shell.txt', 'argv.txt']) expect(p.read(file)).toBe('c=1\nline=a line\n');
+  });
+
   test('a stage sees the same environment whichever strategy starts it, and the user\'s bash setup never runs in a worker', async () => {
     const seen: Record<string, string> = {};
     for (const strategy of strategies) {
