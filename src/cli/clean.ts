@@ -1,7 +1,7 @@
 /** pipe clean: remove declared outputs (the cache keeps them), or with --orphans the outputs no stage declares any more, or with --caches empty the caches; pipe gc: drop cache objects nothing refers to. */
 import { existsSync, lstatSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { openEngine } from '../plan/context.js';
+import { localObjects, openEngine } from '../plan/context.js';
 import { acquireLock } from '../state/lock.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 import { bytes } from '../report/format.js';
@@ -30,16 +30,17 @@ export async function cleanCommand(targets: string[], opts: CleanOptions, global
   try {
     if (opts.orphans) await cleanOrphans(project, !!opts.dryRun, globals);
     else if (opts.caches) cleanCaches(project.pipeline, targets, !!opts.dryRun, globals);
-    else cleanDeclared(project, targets, !!opts.dryRun, globals);
+    else await cleanDeclared(project, targets, !!opts.dryRun, globals);
   } finally {
     lock.release();
   }
 }
 
-function cleanDeclared(project: Project, targets: string[], dryRun: boolean, globals: GlobalOptions): void {
+async function cleanDeclared(project: Project, targets: string[], dryRun: boolean, globals: GlobalOptions): Promise<void> {
   const chosen = targets.length ? matchTargets(targets, project.selectable) : selectStages(project, defaultTargets(project.selectable));
   let removed = 0;
   const links = new Map<string, string>();
+  const objects = localObjects(project);
   for (const name of chosen) {
     for (const out of project.stages.get(name)!.outs) {
       // outs are validated project-relative paths; resolve once more so nothing outside the root is touched
@@ -56,7 +57,8 @@ function cleanDeclared(project: Project, targets: string[], dryRun: boolean, glo
         if (existsSync(abs)) process.stdout.write(`would remove ${out}\n`);
         continue;
       }
-      removeNoFollow(abs);
+      // an output holding an object on loan goes into the store (a rename) rather than away
+      if (!(await objects.takeLent(abs))) removeNoFollow(abs);
       removed++;
     }
   }

@@ -299,7 +299,10 @@ class Run {
       for (const out of outermost(stage.outs)) {
         const abs = absolute(this.ctx, out);
         this.ensureDir(path.dirname(abs));
-        if (lstatSync(abs, { throwIfNoEntry: false })) setAside.push(this.aside.moveAway(out, abs, await this.holdsRecorded(stage, out, abs)));
+        if (!lstatSync(abs, { throwIfNoEntry: false })) continue;
+        // an output holding an object on loan goes into the store (a rename): out of the way, and kept
+        if (await this.ctx.local.objects.takeLent(abs)) continue;
+        setAside.push(this.aside.moveAway(out, abs, await this.holdsRecorded(stage, out, abs)));
       }
     } catch (err) {
       for (const entry of setAside) await this.aside.putBack(entry);

@@ -33,12 +33,17 @@ export interface LocalCaches {
 /** Puts other caches behind the local ones (the team cache); the planner only sees the interfaces. */
 export type CacheLayer = (local: LocalCaches) => { objects: OutputStore; runCache: RunCache; snapshots?: SnapshotStore };
 
+/** The project's own store of outputs (`.pipe/cache`). */
+export function localObjects(project: Project): ObjectStore {
+  return new ObjectStore(path.join(project.stateDir, 'cache'), { link: project.pipeline.link, root: project.root });
+}
+
 export function openEngine(project: Project, layer?: CacheLayer): EngineContext {
   const dir = project.stateDir;
   const redact = (line: string) => redactorFor(project.root).text(line);
   const records = new RecordStore(path.join(dir, 'state.log'), redact).load();
   const local: LocalCaches = {
-    objects: new ObjectStore(path.join(dir, 'cache'), { link: project.pipeline.link }),
+    objects: localObjects(project),
     runs: new LocalRunCache(path.join(dir, 'run-cache.log'), records.legacyRuns(), redact).load(),
   };
   return {

@@ -39,7 +39,8 @@ export class BlobMismatch extends Error {}
 
 /** A downloaded blob: its SHA-256 was checked; `digest` is its local (xxh128) digest, computed as it streamed. */
 export interface Downloaded {
-  digest: string;
+  /** its local digest (xxh128), unless `localDigest: false` */
+  digest?: string;
   bytes: number;
 }
 
@@ -112,9 +113,10 @@ export class CacheClient {
    * Streams `cas/<sha256>` into `dest` (created or resumed), and the same bytes into each of `copies` (an
    * output being restored: written in the same pass instead of copied afterwards), hashing on the way;
    * BlobMismatch when its size or SHA-256 is not what the record says. A retry after a dropped connection
-   * asks for the rest with Range, and starts over if the server answers with the whole blob.
+   * asks for the rest with Range, and starts over if the server answers with the whole blob. The local digest
+   * is computed unless `localDigest` is false (the caller has no use for it, or knows it from a signed record).
    */
-  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = []): Promise<Downloaded> {
+  async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = [], localDigest = true): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
     const files = await Promise.all([dest, ...copies].map((t) => open(t, 'w')));
     let digests: StreamDigests | undefined;
@@ -122,7 +124,7 @@ export class CacheClient {
     let offset = 0;
     let direct = size >= DIRECT_FROM_BYTES;
     try {
-      digests = await streamDigests(size);
+      digests = await streamDigests(size, localDigest);
       await this.retrying(`GET ${rel}`, async (signal) => {
         const range: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
         let body = direct ? await this.directBody(rel, signal, range) : undefined;
@@ -160,7 +162,7 @@ export class CacheClient {
       });
       const got = await digests.result();
       if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
-      return { digest: got.local, bytes: offset };
+      return { ...(got.local !== undefined ? { digest: got.local } : {}), bytes: offset };
     } finally {
       await digests?.close();
       await Promise.all(files.map((f) => f.close()));

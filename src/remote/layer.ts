@@ -42,16 +42,19 @@ class LayeredObjects implements OutputStore {
 
   async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
     if (!(this.local.objects.problemNow(h)?.missing && this.team.knows(h))) return this.local.objects.restore(h, absPath, label);
-    // a file output is written as it downloads, beside the store's copy, rather than copied from it afterwards
+    // a file output is written as it downloads, beside the store's copy, rather than copied from it afterwards;
+    // a large one is written once, as the output, and lent to the store (src/state/loans.ts)
     const copy = await this.local.objects.copyTemp(h, absPath);
+    const lend = copy !== undefined && this.local.objects.lends(h);
     try {
       let prepared = false;
       try {
-        prepared = await this.team.fetch(h, label, copy);
+        prepared = await this.team.fetch(h, label, copy, lend);
       } catch (err) {
         throw new ObjectUnavailable(`could not be restored from the team cache (${this.team.failed(err, label)})`, false);
       }
-      await this.local.objects.restore(h, absPath, label, prepared ? copy : undefined);
+      if (lend && prepared) await this.local.objects.lend(h, copy!, absPath, label);
+      else await this.local.objects.restore(h, absPath, label, prepared ? copy : undefined);
     } finally {
       if (copy) await rm(copy, { force: true });
     }

@@ -1,6 +1,6 @@
 /**
- * The two digests of a blob that streams in (SHA-256: its team-cache address; xxh128: its local name),
- * computed while it downloads. A large blob is hashed on two worker threads (one per digest), so hashing
+ * The two digests of a blob that streams in (SHA-256: its team-cache address; xxh128: its local name, left
+ * out when the caller has no use for it or already knows it), computed while it downloads. A large blob is hashed on two worker threads (one per digest), so hashing
  * overlaps the socket reads and the writes instead of following them on the main thread; the bytes sit in
  * a few recycled shared buffers that both threads read (never copied), which also bounds the memory used.
  */
@@ -16,8 +16,8 @@ export interface StreamDigests {
   update(buf: Buffer, n: number): void;
   /** Starts over (a download that restarts from its first byte). */
   reset(): Promise<void>;
-  /** Both digests of every byte given so far. */
-  result(): Promise<{ sha256: string; local: string }>;
+  /** Both digests of every byte given so far (`local` only when asked for). */
+  result(): Promise<{ sha256: string; local?: string }>;
   close(): Promise<void>;
 }
 
@@ -27,8 +27,8 @@ const BUFFERS = 8;
 /** blobs from this size are hashed on a worker (starting one costs a few tens of milliseconds) */
 const WORKER_FROM_BYTES = 32 << 20;
 
-export async function streamDigests(size: number): Promise<StreamDigests> {
-  return size >= WORKER_FROM_BYTES ? WorkerDigests.start() : InlineDigests.start();
+export async function streamDigests(size: number, local = true): Promise<StreamDigests> {
+  return size >= WORKER_FROM_BYTES ? WorkerDigests.start(local) : InlineDigests.start(local);
 }
 
 /**
@@ -109,20 +109,21 @@ class WorkerDigests implements StreamDigests {
   private readonly readers: number[] = [];
   private waiting: (() => void) | undefined;
 
-  private constructor(private readonly buffers: Buffer[], private readonly threads: { sha256: HashThread; local: HashThread }) {}
+  /** `threads`: SHA-256's, then xxh128's when the local digest is asked for */
+  private constructor(private readonly buffers: Buffer[], private readonly threads: HashThread[]) {}
 
-  static async start(): Promise<WorkerDigests> {
+  static async start(local: boolean): Promise<WorkerDigests> {
     const xxhash = createRequire(import.meta.url).resolve('hash-wasm/dist/xxhash128.umd.min.js');
     const shared = Array.from({ length: BUFFERS }, () => new SharedArrayBuffer(BUFFER_BYTES));
     let digests: WorkerDigests | undefined;
     const onFree = (i: number) => digests?.release(i);
     const onFailure = () => digests?.wake();
     const thread = (algorithm: string) => new HashThread(new Worker(WORKER_SOURCE, { eval: true, workerData: { algorithm, xxhash, buffers: shared } }), onFree, onFailure);
-    const threads = { sha256: thread('sha256'), local: thread('xxh128') };
+    const threads = local ? [thread('sha256'), thread('xxh128')] : [thread('sha256')];
     digests = new WorkerDigests(shared.map((b) => Buffer.from(b)), threads);
     for (let i = 0; i < BUFFERS; i++) digests.free.push(i);
     try {
-      await Promise.all([threads.sha256.ask(), threads.local.ask()]);
+      await Promise.all(threads.map((t) => t.ask()));
     } catch (err) {
       await digests.close();
       throw err;
@@ -141,23 +142,22 @@ class WorkerDigests implements StreamDigests {
   update(buf: Buffer, n: number): void {
     const index = this.buffers.indexOf(buf);
     if (index < 0) throw new Error('not a buffer of this download');
-    this.readers[index] = 2;
-    this.threads.sha256.send({ type: 'data', index, n });
-    this.threads.local.send({ type: 'data', index, n });
+    this.readers[index] = this.threads.length;
+    for (const t of this.threads) t.send({ type: 'data', index, n });
   }
 
   async reset(): Promise<void> {
-    await Promise.all([this.threads.sha256.ask({ type: 'reset' }), this.threads.local.ask({ type: 'reset' })]);
+    await Promise.all(this.threads.map((t) => t.ask({ type: 'reset' })));
   }
 
-  async result(): Promise<{ sha256: string; local: string }> {
-    const [sha256, local] = await Promise.all([this.threads.sha256.ask({ type: 'result' }), this.threads.local.ask({ type: 'result' })]);
-    if (sha256.type !== 'result' || local.type !== 'result') throw new Error('a hashing thread stopped');
-    return { sha256: sha256.hex, local: local.hex };
+  async result(): Promise<{ sha256: string; local?: string }> {
+    const [sha256, local] = await Promise.all(this.threads.map((t) => t.ask({ type: 'result' })));
+    if (sha256?.type !== 'result' || (local && local.type !== 'result')) throw new Error('a hashing thread stopped');
+    return local?.type === 'result' ? { sha256: sha256.hex, local: local.hex } : { sha256: sha256.hex };
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.threads.sha256.terminate(), this.threads.local.terminate()]);
+    await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
   private release(index: number): void {
@@ -173,7 +173,7 @@ class WorkerDigests implements StreamDigests {
   }
 
   private check(): void {
-    const failure = this.threads.sha256.failure ?? this.threads.local.failure;
+    const failure = this.threads.find((t) => t.failure)?.failure;
     if (failure) throw failure;
   }
 }
@@ -183,12 +183,12 @@ class InlineDigests implements StreamDigests {
   private sha = createHash('sha256');
   private readonly free: Buffer[] = [];
 
-  private constructor(private local: Awaited<ReturnType<typeof newDigest>>) {
+  private constructor(private local: Awaited<ReturnType<typeof newDigest>> | undefined) {
     for (let i = 0; i < 2; i++) this.free.push(Buffer.allocUnsafeSlow(BUFFER_BYTES >> 2));
   }
 
-  static async start(): Promise<InlineDigests> {
-    return new InlineDigests(await newDigest());
+  static async start(local: boolean): Promise<InlineDigests> {
+    return new InlineDigests(local ? await newDigest() : undefined);
   }
 
   async take(): Promise<Buffer> {
@@ -199,17 +199,17 @@ class InlineDigests implements StreamDigests {
   update(buf: Buffer, n: number): void {
     const bytes = buf.subarray(0, n);
     this.sha.update(bytes);
-    this.local.update(bytes);
+    this.local?.update(bytes);
     this.free.push(buf);
   }
 
   async reset(): Promise<void> {
     this.sha = createHash('sha256');
-    this.local = await newDigest();
+    if (this.local) this.local = await newDigest();
   }
 
-  async result(): Promise<{ sha256: string; local: string }> {
-    return { sha256: this.sha.digest('hex'), local: this.local.hex() };
+  async result(): Promise<{ sha256: string; local?: string }> {
+    return this.local ? { sha256: this.sha.digest('hex'), local: this.local.hex() } : { sha256: this.sha.digest('hex') };
   }
 
   async close(): Promise<void> {}

@@ -126,10 +126,11 @@ export class TeamCache {
     const blob = this.found.get(key)?.blobs[file.etag];
     if (!blob || blob.size !== file.size) throw new BlobMismatch(`the record names no content for ${file.path}`);
     try {
+      // a model file is checked by its SHA-256 alone (its hub etag): no local digest to compute
       await this.limit.run(() => this.client.download(blob.sha256, blob.size, dest, (n) => {
         this.stats.downloadedBytes += n;
         onBytes?.(n);
-      }));
+      }, [], false));
     } catch (err) {
       if (err instanceof BlobMismatch) this.altered.add(blob.sha256);
       else this.fault(err);
@@ -172,8 +173,9 @@ export class TeamCache {
   /**
    * Downloads what the local store lacks of this output, in parallel. Throws on any fault or mismatch.
    * `copy` (a file output): a file to write the same bytes into as they stream in; true when it holds them.
+   * `lend`: a large file goes into `copy` alone, not into the store (the caller lends it: objects.lend).
    */
-  async fetch(h: PathHash, label: string, copy?: string): Promise<boolean> {
+  async fetch(h: PathHash, label: string, copy?: string, lend = false): Promise<boolean> {
     if (h.kind === 'missing') return false;
     let copied = false;
     const entries: { hash: string; size: number }[] = h.kind === 'file' ? [{ hash: h.hash, size: h.size }] : this.trees.get(h.hash) ?? [];
@@ -193,7 +195,7 @@ export class TeamCache {
         this.opts.progress?.(label, moved, total, false);
       };
       try {
-        copied = await this.fetchBlob(e.hash, blob, counted, h.kind === 'file' ? copy : undefined);
+        copied = await this.fetchBlob(e.hash, blob, counted, h.kind === 'file' ? copy : undefined, lend);
       } catch (err) {
         if (err instanceof BlobMismatch || err instanceof ObjectUnavailable) this.altered.add(blob.sha256);
         throw err;
@@ -203,8 +205,8 @@ export class TeamCache {
     return copied;
   }
 
-  /** One blob into the local store (and into `copy` when it streams: true then). */
-  private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void, copy?: string): Promise<boolean> {
+  /** One blob into the local store (and into `copy` when it streams: true then; `lend`: into `copy` alone). */
+  private async fetchBlob(hash: string, blob: { sha256: string; size: number }, counted: (n: number) => void, copy?: string, lend = false): Promise<boolean> {
     const carried = this.inlined(blob);
     if (!carried && this.down) throw new RemoteError(`not tried: the team cache is not usable (${this.down})`); // no more waiting on it
     if (blob.size <= IN_MEMORY_BYTES) {
@@ -213,10 +215,17 @@ export class TeamCache {
       counted(data.length);
       return false;
     }
+    // a signed record names the local digest of the bytes its SHA-256 names: once those check out, it is known
+    const known = !!this.opts.secret; // as readRecord: with a secret, every record used here was signed with it
+    if (lend && copy) {
+      const got = await this.client.download(blob.sha256, blob.size, copy, counted, [], !known);
+      if ((got.digest ?? hash) !== hash) throw new ObjectUnavailable('does not match its hash after download', true);
+      return true;
+    }
     const tmp = this.local.objects.blobTemp(hash);
     try {
-      const got = await this.client.download(blob.sha256, blob.size, tmp, counted, copy ? [copy] : []);
-      await this.local.objects.adoptBlob(tmp, hash, got.digest);
+      const got = await this.client.download(blob.sha256, blob.size, tmp, counted, copy ? [copy] : [], !known);
+      await this.local.objects.adoptBlob(tmp, hash, got.digest ?? hash);
       return copy !== undefined;
     } finally {
       await rm(tmp, { force: true });
@@ -268,7 +277,7 @@ export class TeamCache {
     let inlined = 0;
     await Promise.all(unique.map((f) => this.limit.run(async () => {
       if (this.local.objects.problemNow({ kind: 'file', hash: f.hash, size: f.size })) throw new BlobMismatch(`blob ${f.hash} is not intact in the local cache`);
-      const file = this.local.objects.blobFile(f.hash);
+      const file = await this.local.objects.blobFile(f.hash);
       if (f.size <= INLINE_BYTES && inlined + f.size <= INLINE_PER_RECORD) {
         inlined += f.size;
         const data = await readFile(file);

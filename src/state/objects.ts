@@ -7,6 +7,7 @@ import { StatCache } from '../hash/stat-cache.js';
 import type { PathHash, TreeEntry } from '../hash/types.js';
 import { StorageError, isStorageFailure } from '../util/errors.js';
 import { FilePlacer, READ_ONLY, type LinkMode } from './link-mode.js';
+import { Loans } from './loans.js';
 import { parseTree } from './tree-check.js';
 import type { OutputStore } from './stores.js';
 
@@ -15,6 +16,8 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_MARK = '.tmp-';
 const SMALL_BLOB_BYTES = 1 << 20;
 const OBJECT_NAME = /^[0-9a-f]{8,128}$/;
+/** file outputs from this size restored from the team cache are lent to the store rather than written twice */
+const LEND_FROM_BYTES = 16 << 20;
 
 /** An object the store cannot give back: absent, or damaged (then it has been dropped). */
 export class ObjectUnavailable extends Error {
@@ -32,6 +35,8 @@ export interface ObjectStoreOptions {
   link?: LinkMode;
   /** where a one-time note goes (a fallback of the link mode); default stderr */
   notice?: (text: string) => void;
+  /** the project: given, outputs may hold objects on loan (loans.ts) */
+  root?: string;
 }
 
 export interface GcResult {
@@ -69,10 +74,12 @@ export class ObjectStore implements OutputStore {
   private notice: (text: string) => void;
   /** blobs this process wrote after checking their digest as they streamed in: name -> the stat they were left with */
   private readonly adopted = new Map<string, string>();
+  private readonly loans: Loans | undefined;
 
   constructor(private readonly dir: string, options: ObjectStoreOptions = {}) {
     this.notice = options.notice ?? ((text) => process.stderr.write(text + '\n'));
     this.placer = new FilePlacer(options.link, (text) => this.notice(text));
+    this.loans = options.root ? new Loans(path.join(dir, 'lent'), options.root) : undefined;
   }
 
   /** Sends the store's one-time notes (link-mode fallbacks) to the run's reporter. */
@@ -145,6 +152,8 @@ export class ObjectStore implements OutputStore {
         return;
       }
       if (h.kind === 'file') {
+        if (this.lentInPlace(h, absPath)) return;
+        await this.takeLent(absPath);
         await this.verifyBlob(h.hash, h.size);
         await mkdir(path.dirname(absPath), { recursive: true });
         if (lstatOf(absPath)?.isDirectory()) await rm(absPath, { recursive: true, force: true });
@@ -154,6 +163,7 @@ export class ObjectStore implements OutputStore {
       }
       const entries = await this.verifiedTree(h);
       await mkdir(path.dirname(absPath), { recursive: true });
+      await this.takeLent(absPath);
       await this.restoreDir(entries, absPath);
     } catch (err) {
       if (isStorageFailure(err)) throw new StorageError(`could not restore output ${label} from ${this.shown()}`, err);
@@ -175,8 +185,86 @@ export class ObjectStore implements OutputStore {
   }
 
   /** The stored file of a blob, to read it (upload): only once `problemNow` found it intact. */
-  blobFile(hash: string): string {
+  async blobFile(hash: string): Promise<string> {
+    if (!('st' in this.blobStat(hash))) await this.materialize(hash);
     return this.blobPath(hash);
+  }
+
+  /** Whether a restore of this output from elsewhere writes it once and lends it (`lend`) instead of storing a copy. */
+  lends(h: PathHash): boolean {
+    return !!this.loans && this.placer.mode === undefined && h.kind === 'file' && h.size >= LEND_FROM_BYTES;
+  }
+
+  /**
+   * A file output downloaded into `tmp` (beside absPath) and checked against its name is put in place as the
+   * output and lent to the store instead of copied into it (loans.ts); where it cannot be lent, it is copied.
+   */
+  async lend(h: PathHash, tmp: string, absPath: string, label = absPath): Promise<void> {
+    try {
+      await chmod(tmp, h.exec ? 0o755 : 0o644);
+      if (lstatOf(absPath)?.isDirectory()) await rm(absPath, { recursive: true, force: true });
+      else await this.takeLent(absPath);
+      await rename(tmp, absPath);
+      if (!this.loans?.lend(h.hash, absPath)) await this.putBlob(absPath, h.hash, h.size, !!h.exec);
+    } catch (err) {
+      if (isStorageFailure(err)) throw new StorageError(`could not restore output ${label}`, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Before pipe moves, replaces or removes the output at `abs`: when it holds an object on loan (untouched
+   * since), the store takes the file itself (a rename), so the object stays without being copied. True when
+   * the file was taken (it is no longer at `abs`).
+   */
+  async takeLent(abs: string): Promise<boolean> {
+    const hash = this.loans?.at(abs);
+    if (hash === undefined) return false;
+    if ('st' in this.blobStat(hash)) {
+      this.loans!.end(hash);
+      return false;
+    }
+    const dest = this.blobPath(hash);
+    this.ensureDirs(path.dirname(dest));
+    const mode = (await lstat(abs)).mode & 0o7777;
+    await chmod(abs, READ_ONLY);
+    try {
+      await rename(abs, dest);
+    } catch (err) {
+      this.loans!.end(hash); // void anyway: the chmod changed the file's ctime
+      await chmod(abs, mode);
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      return false; // another filesystem: the file stays an ordinary output
+    }
+    this.rememberAdopted(hash);
+    this.loans!.end(hash);
+    return true;
+  }
+
+  /** The output at absPath is this very object, on loan and untouched (with the exec bit asked for). */
+  private lentInPlace(h: PathHash, absPath: string): boolean {
+    if (this.loans?.at(absPath) !== h.hash) return false;
+    return ((lstatOf(absPath)!.mode & 0o100) !== 0) === !!h.exec;
+  }
+
+  /** The lent file's bytes copied into the store (they are needed elsewhere); false when it is not on loan. */
+  private async materialize(hash: string): Promise<boolean> {
+    const file = this.loans?.find(hash);
+    if (file === undefined) return false;
+    const dest = this.blobPath(hash);
+    this.ensureDirs(path.dirname(dest));
+    const tmp = tempName(dest);
+    try {
+      await copyFile(file, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      if (this.loans!.find(hash) !== file) return false; // written to while it was copied: not the object any more
+      await chmod(tmp, READ_ONLY);
+      await rename(tmp, dest);
+      this.rememberAdopted(hash);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    this.loans!.end(hash);
+    return true;
   }
 
   /** A temp name beside where the blob goes, for a download to write into (then `adoptBlob`). */
@@ -253,6 +341,7 @@ export class ObjectStore implements OutputStore {
     const files = h.kind === 'file' ? [{ file: absPath, hash: h.hash, exec: !!h.exec }]
       : h.kind === 'dir' ? (this.treeEntries(h.hash) ?? []).map((e) => ({ file: path.join(absPath, ...e.path.split('/')), hash: e.hash, exec: e.exec })) : [];
     for (const { file, hash, exec } of files) {
+      if (this.loans?.at(file) === hash) await this.materialize(hash); // the stage may append: the object gets its own bytes
       const st = lstatOf(file);
       const blob = OBJECT_NAME.test(hash) ? lstatOf(this.blobPath(hash)) : undefined;
       if (!st?.isFile() || !blob?.isFile() || st.ino !== blob.ino || st.dev !== blob.dev) continue;
@@ -297,6 +386,10 @@ export class ObjectStore implements OutputStore {
         if (!liveTrees.has(name.replace(/\.json$/, '')) || !lstatOf(file)?.isFile()) removeCounted(file, removed);
       }
     }
+    // a note is dropped, never its file (an output): when nothing refers to the object, it was edited, or a copy is stored
+    for (const hash of this.loans?.hashes() ?? []) {
+      if (!liveBlobs.has(hash) || 'st' in this.blobStat(hash) || this.loans!.find(hash) === undefined) this.loans!.end(hash);
+    }
     return removed;
   }
 
@@ -325,13 +418,14 @@ export class ObjectStore implements OutputStore {
 
   private blobProblem(hash: string, size: number): ObjectProblem | undefined {
     const found = this.blobStat(hash);
-    if (!('st' in found)) return found;
+    if (!('st' in found)) return found.missing && this.loans?.find(hash, size) !== undefined ? undefined : found;
     if (found.st.size !== size) return { missing: false, detail: `is damaged in the cache (${found.st.size} bytes, expected ${size})` };
     return undefined;
   }
 
   /** Throws ObjectUnavailable (dropping the blob when it is damaged) unless its content matches its name. */
   private async verifyBlob(hash: string, size: number): Promise<void> {
+    if (!('st' in this.blobStat(hash))) await this.materialize(hash);
     const problem = this.blobProblem(hash, size);
     if (problem) {
       if (!problem.missing) this.drop(this.blobPath(hash));
