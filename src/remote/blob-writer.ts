@@ -1,7 +1,7 @@
 /**
  * The bytes of one response body into the files of a download: gathered into the large buffers of the
  * digests, each full buffer written to every file with positioned writes (a few in flight, on the thread
- * pool) and then hashed, in order. `done` reports what is on disk in every file and hashed, so a resume
+ * pool) and hashed meanwhile, in order. `done` reports what is on disk in every file and hashed, so a resume
  * after a dropped connection continues right after it.
  */
 import type { FileHandle } from 'node:fs/promises';
@@ -78,9 +78,10 @@ export class BlobWriter {
     this.filled = 0;
     this.position += n;
     const written = Promise.all(this.files.map((f) => f.write(buf, 0, n, at)));
+    // hashed while it is written (both only read the buffer), in order; given back once both are done
+    this.digests.update(buf, n, written);
     this.chain = this.chain.then(async () => {
       await written;
-      this.digests.update(buf, n);
       this.done(n);
     });
     this.chain.catch(() => undefined); // awaited by flush; not unhandled meanwhile

@@ -12,8 +12,11 @@ import { newDigest } from '../hash/digest.js';
 export interface StreamDigests {
   /** A buffer to fill (at most `size` bytes); waits while every buffer is still being hashed. */
   take(): Promise<Buffer>;
-  /** Hashes the first `n` bytes of a buffer from `take`, in the order given; the buffer is given back after. */
-  update(buf: Buffer, n: number): void;
+  /**
+   * Hashes the first `n` bytes of a buffer from `take`, in the order given; the buffer is given back once
+   * they are hashed and `held` (its writes to disk, running meanwhile) has settled.
+   */
+  update(buf: Buffer, n: number, held?: Promise<unknown>): void;
   /** Starts over (a download that restarts from its first byte). */
   reset(): Promise<void>;
   /** Both digests of every byte given so far (`local` only when asked for). */
@@ -139,11 +142,12 @@ class WorkerDigests implements StreamDigests {
     return this.buffers[this.free.pop()!]!;
   }
 
-  update(buf: Buffer, n: number): void {
+  update(buf: Buffer, n: number, held?: Promise<unknown>): void {
     const index = this.buffers.indexOf(buf);
     if (index < 0) throw new Error('not a buffer of this download');
-    this.readers[index] = this.threads.length;
+    this.readers[index] = this.threads.length + (held ? 1 : 0);
     for (const t of this.threads) t.send({ type: 'data', index, n });
+    held?.then(() => this.release(index), () => this.release(index));
   }
 
   async reset(): Promise<void> {
@@ -196,11 +200,13 @@ class InlineDigests implements StreamDigests {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES >> 2);
   }
 
-  update(buf: Buffer, n: number): void {
+  update(buf: Buffer, n: number, held?: Promise<unknown>): void {
     const bytes = buf.subarray(0, n);
     this.sha.update(bytes);
     this.local?.update(bytes);
-    this.free.push(buf);
+    const giveBack = () => void this.free.push(buf);
+    if (held) held.then(giveBack, giveBack);
+    else giveBack();
   }
 
   async reset(): Promise<void> {
