@@ -107,6 +107,17 @@ describe('a large blob from the team cache', () => {
     expect(sha(file)).toBe(blob);
   });
 
+  test('an output on loan edited by hand comes back from the team cache (the local cache no longer has it)', async () => {
+    const { blob } = await uploaded('again');
+    const b = project(pipeline('again'));
+    ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    writeFileSync(b.path('big.txt'), 'edited by hand\n', { flag: 'a' });
+    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    expect(statuses(r)).toEqual({ big: 'restored' });
+    expect(summary(r)?.remote).toMatchObject({ hits: 1 });
+    expect(sha(b.path('big.txt'))).toBe(blob);
+  });
+
   test('with `cache.link: copy` the local cache keeps a copy of its own, as asked', async () => {
     const { blob } = await uploaded('copied');
     const b = project(pipeline('copied') + 'cache:\n  link: copy\n');

@@ -14,7 +14,11 @@ class LayeredRuns implements RunCache {
   constructor(private readonly local: LocalCaches, private readonly team: TeamCache) {}
 
   async get(key: string): Promise<RunCacheEntry | undefined> {
-    return this.local.runs.lookup(key) ?? (await this.team.lookup(key));
+    const here = this.local.runs.lookup(key);
+    if (here && here.outs.every((o) => this.local.objects.problemNow(o) === undefined)) return here;
+    // the local store no longer holds what the local entry names (a loan ended with an edit, gc, damage):
+    // the team cache may, and its record is what lets the layered store restore from it
+    return (await this.team.lookup(key)) ?? here;
   }
 
   async put(entry: RunCacheEntry): Promise<void> {
