@@ -226,18 +226,16 @@ export class ObjectStore implements OutputStore {
     }
     const dest = this.blobPath(hash);
     this.ensureDirs(path.dirname(dest));
-    const mode = (await lstat(abs)).mode & 0o7777;
-    await chmod(abs, READ_ONLY);
     try {
       await rename(abs, dest);
     } catch (err) {
-      this.loans!.end(hash); // void anyway: the chmod changed the file's ctime
-      await chmod(abs, mode);
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      return false; // another filesystem: the file stays an ordinary output
+      await this.materialize(hash); // an output on another filesystem: the store keeps a copy instead
+      return false;
     }
-    this.rememberAdopted(hash);
     this.loans!.end(hash);
+    await chmod(dest, READ_ONLY);
+    this.rememberAdopted(hash);
     return true;
   }
 
