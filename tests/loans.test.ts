@@ -95,6 +95,15 @@ describe('an object on loan', () => {
     expect(readFileSync(blobPath(second.h.hash)).equals(second.bytes)).toBe(true);
   });
 
+  it('stays in place, on loan, when a restore over it cannot be made (the object asked for is not here)', async () => {
+    const { abs, h } = await lent('out/big.bin');
+    const absent: PathHash = { kind: 'file', hash: 'ab'.repeat(16), size: 5 };
+    await expect(store.restore(absent, abs)).rejects.toThrow(/not in the cache/);
+    expect(existsSync(abs)).toBe(true);
+    expect(notes()).toEqual([h.hash]);
+    expect(await store.has(h)).toBe(true);
+  });
+
   it('gets bytes of its own before a persist stage writes into its output (detach)', async () => {
     const { abs, h, bytes } = await lent('out/big.bin');
     await store.detach(h, abs);

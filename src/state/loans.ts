@@ -29,6 +29,7 @@ const GLOB_CHARS = /[*?[\]{}!]/;
 
 export class Loans {
   private notes: Map<string, Note> | undefined;
+  private paths: Map<string, string> | undefined;
 
   /** `dir`: where the notes are; `root`: the project, the only place a lent file may be */
   constructor(private readonly dir: string, private readonly root: string) {}
@@ -43,10 +44,10 @@ export class Loans {
 
   /** The object lent at `abs` (which is untouched since), if any. */
   at(abs: string): string | undefined {
-    for (const [hash, note] of this.all()) {
-      if (this.fileOf(note) === abs && matches(note, abs)) return hash;
-    }
-    return undefined;
+    if (this.all().size === 0) return undefined;
+    const hash = this.byPath().get(path.relative(this.root, abs).split(path.sep).join('/'));
+    const note = hash === undefined ? undefined : this.all().get(hash);
+    return note && this.fileOf(note) === abs && matches(note, abs) ? hash : undefined;
   }
 
   /**
@@ -71,18 +72,28 @@ export class Loans {
       rmSync(tmp, { force: true });
     }
     this.all().set(hash, note);
+    this.byPath().set(rel, hash);
     return true;
   }
 
   /** Forgets the loan of `hash` (never touches the lent file). */
   end(hash: string): void {
-    if (!this.all().delete(hash)) return;
+    const note = this.all().get(hash);
+    if (!note) return;
+    this.all().delete(hash);
+    if (this.byPath().get(note.path) === hash) this.byPath().delete(note.path);
     rmSync(path.join(this.dir, hash), { force: true });
   }
 
   /** Every noted hash, valid or not (for gc). */
   hashes(): string[] {
     return [...this.all().keys()];
+  }
+
+  /** note path -> hash (the latest note for a path wins: a path holds one file) */
+  private byPath(): Map<string, string> {
+    this.paths ??= new Map([...this.all()].map(([hash, note]) => [note.path, hash]));
+    return this.paths;
   }
 
   private all(): Map<string, Note> {

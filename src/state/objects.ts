@@ -153,8 +153,10 @@ export class ObjectStore implements OutputStore {
       }
       if (h.kind === 'file') {
         if (this.lentInPlace(h, absPath)) return;
-        await this.takeLent(absPath);
+        // these very bytes there, on loan, with another exec bit: into the store (a rename), then restored as asked
+        if (this.loans?.at(absPath) === h.hash) await this.takeLent(absPath);
         await this.verifyBlob(h.hash, h.size);
+        await this.takeLent(absPath); // another object on loan there: kept before it is replaced
         await mkdir(path.dirname(absPath), { recursive: true });
         if (lstatOf(absPath)?.isDirectory()) await rm(absPath, { recursive: true, force: true });
         if (prepared !== undefined && this.adopted.has(h.hash)) await this.placePrepared(prepared, !!h.exec, absPath);
