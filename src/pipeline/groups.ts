@@ -125,6 +125,7 @@ function referencesIn(text: string): string[] {
 }
 
 function checkMembers(input: GroupsInput, members: Map<string, Member[]>): void {
+  if ([...members.values()].every((list) => list.length === 0)) return; // no set of every stage name (100,000 of them) for nothing
   const known = new Set([...input.stageNames, ...members.keys()]);
   const reported = new Set<string>();
   for (const list of members.values()) {

@@ -23,13 +23,6 @@ function within(parent: string, child: string): boolean {
   return parent === '.' || child === parent || child.startsWith(`${parent}/`);
 }
 
-function protectedFiles(p: Protected): { path: string; what: string }[] {
-  return [
-    { path: p.pipelineFile, what: 'the pipeline file' },
-    ...p.imports.map((i) => ({ path: i, what: 'a file the pipeline imports' })),
-  ];
-}
-
 /** Why `rel` may not be written by pipe (as an output, log or cache root), or undefined when it may. */
 function writeProblem(rel: string, p: Protected, allowed?: string): string | undefined {
   if (rel === '.') return 'is the project root itself';
@@ -38,9 +31,13 @@ function writeProblem(rel: string, p: Protected, allowed?: string): string | und
     if (within(dir, rel)) return rel === dir ? `is ${dir}, ${stateOf(dir)}` : `is inside ${dir}, ${stateOf(dir)}`;
     if (within(rel, dir)) return `contains ${dir}, ${stateOf(dir)}`;
   }
-  for (const file of protectedFiles(p)) {
-    if (rel === file.path) return `is ${file.what}`;
-    if (within(rel, file.path)) return `contains ${file.what} (${file.path})`;
+  // no list built per call: a foreach of 100,000 jobs asks this for every output
+  const file = (path: string, what: string) => (rel === path ? `is ${what}` : within(rel, path) ? `contains ${what} (${path})` : undefined);
+  const problem = file(p.pipelineFile, 'the pipeline file');
+  if (problem) return problem;
+  for (const i of p.imports) {
+    const inImport = file(i, 'a file the pipeline imports');
+    if (inImport) return inImport;
   }
   return undefined;
 }
