@@ -119,12 +119,14 @@ export class CacheClient {
   async download(sha256: string, size: number, dest: string, onBytes?: (n: number) => void, copies: string[] = [], localDigest = true): Promise<Downloaded> {
     const rel = `cas/${sha256}`;
     const files = await Promise.all([dest, ...copies].map((t) => open(t, 'w')));
+    // the hashing threads start while the request goes out: starting them takes 50-70 ms here
+    const starting = streamDigests(size, localDigest);
+    starting.catch(() => undefined); // awaited below; not unhandled meanwhile
     let digests: StreamDigests | undefined;
     /** bytes on disk in every file and hashed: where a resume starts */
     let offset = 0;
     let direct = size >= DIRECT_FROM_BYTES;
     try {
-      digests = await streamDigests(size, localDigest);
       await this.retrying(`GET ${rel}`, async (signal) => {
         const range: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
         let body = direct ? await this.directBody(rel, signal, range) : undefined;
@@ -135,6 +137,7 @@ export class CacheClient {
         try {
           if (body.status === 404) throw new BlobMismatch(`${rel} is not on the server`);
           this.check(body, rel);
+          digests ??= await starting;
           if (body.status !== 206 && offset > 0) {
             await digests!.reset();
             await Promise.all(files.map((f) => f.truncate(0)));
@@ -160,11 +163,12 @@ export class CacheClient {
           body.discard();
         }
       });
+      digests ??= await starting;
       const got = await digests.result();
       if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
       return { ...(got.local !== undefined ? { digest: got.local } : {}), bytes: offset };
     } finally {
-      await digests?.close();
+      await (digests ?? (await starting.catch(() => undefined)))?.close();
       await Promise.all(files.map((f) => f.close()));
     }
   }
