@@ -168,7 +168,7 @@ async function compile(file: string, sets: Record<string, unknown>, text: Buffer
   const reuse = earlier && sections && source !== undefined ? reusable(earlier, sections, source) : undefined;
   let loaded: LoadResult;
   try {
-    loaded = loadPipeline({ file, sets, reuse });
+    loaded = loadPipeline({ file, sets, reuse, ...(sections && source !== undefined ? { cut: { text: source, sections: sections.sections } } : {}) });
   } catch (err) {
     if (!reuse) throw err;
     loaded = loadPipeline({ file, sets }); // the full load reports it, exactly as without the earlier entry

@@ -21,7 +21,7 @@ import { reservedVariableProblem } from './reserved-env.js';
 import { cacheRootProblem, logClashes, logProblem, outputProblem, type Protected } from './reserved-paths.js';
 import { readRegularFile, UnreadableFileError } from './safe-read.js';
 import { fetchSchema, type RawPipeline, type RawStage } from './schema.js';
-import { stageSections } from './sections.js';
+import { stageSections, type Sections } from './sections.js';
 import { decodeUtf8, errorAt, parseYamlSource, readYamlSource, sourceWithValue, type YamlPath, type YamlSource } from './source.js';
 import type { CacheRoots, FetchSpec, Pipeline, Stage } from './types.js';
 import { validateSchema } from './validate.js';
@@ -35,6 +35,8 @@ export interface LoadOptions {
   displayName?: string;
   /** what an earlier compile of the same header already made (incremental compile) */
   reuse?: Reuse;
+  /** the file's text already cut into stage sections by the caller (used when the text is the one loaded) */
+  cut?: { text: string; sections: Sections | undefined };
 }
 
 /**
@@ -68,7 +70,8 @@ export function loadPipeline(opts: LoadOptions): LoadResult {
   const src = opts.reuse ? sourceWithValue(opts.reuse.text, display, opts.reuse.value) : readYamlSource(opts.file, display);
   const unchanged = opts.reuse?.unchanged ?? new Map<string, Stage[]>();
   const raw = validateSchema(src, (stage) => !unchanged.has(stage));
-  return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}, unchanged).load();
+  const cut = opts.cut && opts.cut.text === src.text ? opts.cut.sections : undefined;
+  return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}, unchanged, cut).load();
 }
 
 class Loader {
@@ -93,6 +96,8 @@ class Loader {
     private readonly root: string,
     sets: Record<string, unknown>,
     private readonly unchanged: ReadonlyMap<string, Stage[]>,
+    /** the text's stage sections, when the caller cut them already */
+    private readonly cut?: Sections,
   ) {
     this.plain = { budget: this.budget };
     this.shell = { shell: true, budget: this.budget };
@@ -428,7 +433,7 @@ class Loader {
 
   /** From the text when it is laid out plainly (no Document needed), else from the Document. */
   private indexStagePositions(): Map<string, { line: number; col: number }> {
-    const sections = stageSections(this.src.text);
+    const sections = this.cut ?? stageSections(this.src.text);
     if (sections && sections.stages.length === Object.keys(this.raw.stages).length) {
       return new Map(sections.stages.map((s) => [s.name, { line: s.line, col: s.col }]));
     }
