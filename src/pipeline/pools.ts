@@ -13,6 +13,7 @@ export function attachPools(src: YamlSource, raw: RawPipeline, stages: Stage[], 
     const declared = names.length ? `; declared pools: ${names.join(', ')}` : '; declare it under top-level pools: (e.g. pools: {apt: 1})';
     errors.push(errorAt(src, ['stages', template, 'pool'], `unknown pool '${stage.pool}'${didYouMean(stage.pool, names)}${declared}`));
   }
+  if (names.length === 0) return pools; // nothing to attach (every reference was an error above)
   for (const stage of stages) {
     const pool = raw.stages[stage.template ?? stage.name]?.pool;
     if (pool !== undefined && Object.hasOwn(pools, pool)) stage.pool = { name: pool, depth: pools[pool]! };
