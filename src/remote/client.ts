@@ -163,8 +163,7 @@ export class CacheClient {
           body.discard();
         }
       });
-      digests ??= await starting;
-      const got = await digests.result();
+      const got = await digests!.result(); // set by the attempt that succeeded
       if (got.sha256 !== sha256) throw new BlobMismatch(`${rel} does not match its SHA-256 (altered on the server?)`);
       return { ...(got.local !== undefined ? { digest: got.local } : {}), bytes: offset };
     } finally {

@@ -8,9 +8,9 @@
  * replaces or appends to such an output, the store takes the file in (objects.ts), so no object is lost to
  * pipe's own work.
  */
-import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { lstatSync, readFileSync, readdirSync, rmSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { escapeThroughSymlink } from '../util/containment.js';
 
 interface Note {
@@ -45,7 +45,7 @@ export class Loans {
   /** The object lent at `abs` (which is untouched since), if any. */
   at(abs: string): string | undefined {
     if (this.all().size === 0) return undefined;
-    const hash = this.byPath().get(path.relative(this.root, abs).split(path.sep).join('/'));
+    const hash = this.byPath().get(this.relative(abs));
     const note = hash === undefined ? undefined : this.all().get(hash);
     return note && this.fileOf(note) === abs && matches(note, abs) ? hash : undefined;
   }
@@ -55,22 +55,14 @@ export class Loans {
    * path cannot be lent (it is not plainly inside the project).
    */
   lend(hash: string, abs: string): boolean {
-    const rel = path.relative(this.root, abs).split(path.sep).join('/');
+    const rel = this.relative(abs);
     if (this.fileOf({ path: rel }) !== abs) return false;
     const st = lstatSync(abs, { bigint: true });
     const note: Note = {
       path: rel,
       dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs),
     };
-    mkdirSync(this.dir, { recursive: true });
-    const file = path.join(this.dir, hash);
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      writeFileSync(tmp, JSON.stringify(note), { flag: 'wx' });
-      renameSync(tmp, file);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    writeFileAtomic(path.join(this.dir, hash), JSON.stringify(note));
     this.all().set(hash, note);
     this.byPath().set(rel, hash);
     return true;
@@ -110,6 +102,10 @@ export class Loans {
       if (note) this.notes.set(name, note);
     }
     return this.notes;
+  }
+
+  private relative(abs: string): string {
+    return path.relative(this.root, abs).split(path.sep).join('/');
   }
 
   /** The absolute path of a note's file, if it is a plain path inside the project reached without a link out. */

@@ -188,7 +188,7 @@ export class ObjectStore implements OutputStore {
 
   /** The stored file of a blob, to read it (upload): only once `problemNow` found it intact. */
   async blobFile(hash: string): Promise<string> {
-    if (!('st' in this.blobStat(hash))) await this.materialize(hash);
+    await this.stored(hash);
     return this.blobPath(hash);
   }
 
@@ -247,16 +247,21 @@ export class ObjectStore implements OutputStore {
     return ((lstatOf(absPath)!.mode & 0o100) !== 0) === !!h.exec;
   }
 
-  /** The lent file's bytes copied into the store (they are needed elsewhere); false when it is not on loan. */
-  private async materialize(hash: string): Promise<boolean> {
+  /** The blob as a file of the store's own: an object on loan gets its bytes copied in (they are needed elsewhere). */
+  private async stored(hash: string): Promise<void> {
+    if (!('st' in this.blobStat(hash))) await this.materialize(hash);
+  }
+
+  /** The lent file's bytes copied into the store, when it is on loan and untouched (they are needed elsewhere). */
+  private async materialize(hash: string): Promise<void> {
     const file = this.loans?.find(hash);
-    if (file === undefined) return false;
+    if (file === undefined) return;
     const dest = this.blobPath(hash);
     this.ensureDirs(path.dirname(dest));
     const tmp = tempName(dest);
     try {
       await copyFile(file, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-      if (this.loans!.find(hash) !== file) return false; // written to while it was copied: not the object any more
+      if (this.loans!.find(hash) !== file) return; // written to while it was copied: not the object any more
       await chmod(tmp, READ_ONLY);
       await rename(tmp, dest);
       this.rememberAdopted(hash);
@@ -264,7 +269,6 @@ export class ObjectStore implements OutputStore {
       await rm(tmp, { force: true });
     }
     this.loans!.end(hash);
-    return true;
   }
 
   /** A temp name beside where the blob goes, for a download to write into (then `adoptBlob`). */
@@ -425,7 +429,7 @@ export class ObjectStore implements OutputStore {
 
   /** Throws ObjectUnavailable (dropping the blob when it is damaged) unless its content matches its name. */
   private async verifyBlob(hash: string, size: number): Promise<void> {
-    if (!('st' in this.blobStat(hash))) await this.materialize(hash);
+    await this.stored(hash);
     const problem = this.blobProblem(hash, size);
     if (problem) {
       if (!problem.missing) this.drop(this.blobPath(hash));
