@@ -7,11 +7,11 @@
  * one byte) is caught; a connection dropped mid-body resumes with Range.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ok, projectsRemovedAfterAll, statuses, summary, type TestProject } from './helpers/pipe-project.js';
+import { ok, projectsRemovedAfterAll, stageEvents, statuses, summary, type TestProject } from './helpers/pipe-project.js';
 import { freePort, startNginx, type Nginx } from './helpers/nginx.js';
 import { signRecord, type RemoteRecord } from '../src/remote/record.js';
 
@@ -123,6 +123,32 @@ describe('a large blob from the team cache', () => {
     const b = project(pipeline('copied') + 'cache:\n  link: copy\n');
     ok(await b.pipe(['run', '--remote-cache', nginx.url]));
     expect(storedBlobs(b)).toHaveLength(1);
+    rmSync(b.path('big.txt'));
+    expect(statuses(ok(await b.pipe(['run'])))).toEqual({ big: 'restored' });
+    expect(sha(b.path('big.txt'))).toBe(blob);
+  });
+
+  test.each([
+    ['at another size', (f: string) => writeFileSync(f, 'damage\n', { flag: 'a' })],
+    ['at the same size (one byte)', (f: string) => {
+      const fd = openSync(f, 'r+');
+      writeSync(fd, 'X', 5000);
+      closeSync(fd);
+    }],
+  ])('a local copy damaged %s is dropped and the output restored from the team cache, not rerun', async (_how, damage) => {
+    const tag = `damaged${_how.length}`;
+    const { blob } = await uploaded(tag);
+    const b = project(pipeline(tag) + 'cache:\n  link: copy\n');
+    ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    const [stored] = storedBlobs(b);
+    chmodSync(stored!, 0o644);
+    damage(stored!);
+    rmSync(b.path('big.txt'));
+    const r = ok(await b.pipe(['run', '--remote-cache', nginx.url]));
+    expect(statuses(r)).toEqual({ big: 'restored' });
+    expect(stageEvents(r).big).toMatchObject({ from: 'remote' });
+    expect(sha(b.path('big.txt'))).toBe(blob);
+    // the store holds the right bytes again: restored without the team cache next time
     rmSync(b.path('big.txt'));
     expect(statuses(ok(await b.pipe(['run'])))).toEqual({ big: 'restored' });
     expect(sha(b.path('big.txt'))).toBe(blob);

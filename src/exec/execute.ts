@@ -7,7 +7,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { IN_CACHE, recordOf } from '../plan/decide.js';
+import { IN_CACHE, recordOf, restoreOrRun } from '../plan/decide.js';
 import { absolute, logFileOf, type EngineContext } from '../plan/context.js';
 import { outputDigest, type StageInputs } from '../plan/inputs.js';
 import { Planner, type StagePlan } from '../plan/plan.js';
@@ -15,6 +15,7 @@ import type { Reason, Reporter, StageState, StageStatus } from '../report/events
 import { errorReason, reasonText } from '../report/reason-text.js';
 import type { Stage } from '../pipeline/types.js';
 import type { OutputRecord, StageRecord } from '../state/records.js';
+import type { RunCacheEntry } from '../state/stores.js';
 import { AsideArea, type SetAside } from '../state/aside.js';
 import { PipelinePools, ResourcePool } from './resources.js';
 import { runFetchStage, type FetchRunContext } from './fetch-runner.js';
@@ -146,12 +147,12 @@ class Run {
         return this.finish(stage, 'skipped', started, decision.reasons, 'fresh');
       case 'restore': {
         const inputs = plan.inputs!;
-        const unavailable = undeclaredOutputs(stage, decision.from.outs) ?? (await this.restore(stage, decision.from.outs));
+        const { from, unavailable } = await this.restoreFromCache(stage, inputs, decision.from);
         if (unavailable) return this.runStage(stage, inputs, [...decision.reasons.filter((r) => r !== IN_CACHE), unavailable], started);
-        await remember(this.ctx, recordOf(stage, inputs, decision.from.outs, decision.from.outputHash, Date.now() - started));
-        this.outputs.set(stage.name, decision.from.outputHash);
+        await remember(this.ctx, recordOf(stage, inputs, from.outs, from.outputHash, Date.now() - started));
+        this.outputs.set(stage.name, from.outputHash);
         this.done.set(stage.name, 'changed');
-        return this.finish(stage, 'restored', started, decision.reasons, decision.state, decision.from.from);
+        return this.finish(stage, 'restored', started, decision.reasons, decision.state, from.from);
       }
       case 'run':
         if (decision.damaged) await this.dropDamaged(stage, decision.damaged, decision.reasons);
@@ -375,10 +376,24 @@ class Run {
   }
 
   /**
+   * Restores the outputs `from` names. When one is found damaged as it is read (and dropped), the caches are
+   * asked once more: another layer (the team cache) may still hold it. Returns what was restored, or why not.
+   */
+  private async restoreFromCache(stage: Stage, inputs: StageInputs, from: RunCacheEntry): Promise<{ from: RunCacheEntry; unavailable?: Reason }> {
+    const failed = await this.restore(stage, from.outs);
+    if (!failed?.damaged) return { from, unavailable: failed?.reason };
+    const again = await restoreOrRun(this.ctx, inputs, 'stale', []);
+    if (again.action !== 'restore') return { from, unavailable: failed.reason };
+    return { from: again.from, unavailable: (await this.restore(stage, again.from.outs))?.reason };
+  }
+
+  /**
    * Puts the recorded outputs back from the cache. When one of them is not there, or is damaged (then
    * the store has dropped it), says so and returns the reason: the stage runs instead.
    */
-  private async restore(stage: Stage, outs: OutputRecord[]): Promise<Reason | undefined> {
+  private async restore(stage: Stage, outs: OutputRecord[]): Promise<{ reason: Reason; damaged: boolean } | undefined> {
+    const stray = undeclaredOutputs(stage, outs);
+    if (stray) return { reason: stray, damaged: false };
     for (const out of outs) {
       const abs = absolute(this.ctx, out.path);
       try {
@@ -387,7 +402,7 @@ class Run {
         if (!(err instanceof ObjectUnavailable)) throw err;
         const reason: Reason = { kind: 'cache-unusable', subject: out.path, detail: `${err.detail}${err.damaged ? ': dropped it' : ''}` };
         this.reporter.note(`pipe: ${stage.name}: ${reasonText(reason)}`);
-        return reason;
+        return { reason, damaged: err.damaged };
       }
       if (out.kind === 'file') this.ctx.stats.vouchFile(abs, out.hash); // restored from a verified object: no need to read it again
       else await this.ctx.stats.hash(abs);

@@ -38,7 +38,8 @@ export function forced(recorded: boolean): Decision {
   return { action: 'run', state: recorded ? 'stale' : 'never-run', reasons: [{ kind: 'forced' }] };
 }
 
-async function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: StaleState, reasons: Reason[]): Promise<Decision> {
+/** Restores the outputs the run-cache holds for these inputs when every one is there and intact; else runs. */
+export async function restoreOrRun(ctx: EngineContext, inputs: StageInputs, state: StaleState, reasons: Reason[]): Promise<Decision> {
   const earlier = await ctx.runCache.get(inputs.key);
   if (!earlier) return { action: 'run', state, reasons };
   for (const out of earlier.outs) {

@@ -32,7 +32,8 @@ class LayeredObjects implements OutputStore {
 
   async problem(h: PathHash): Promise<ObjectProblem | undefined> {
     const here = this.local.objects.problemNow(h);
-    if (here?.missing && this.team.knows(h)) return undefined;
+    // missing here or damaged here (restore drops it first): the team cache holds it
+    if (here && this.team.knows(h)) return undefined;
     return here;
   }
 
@@ -45,7 +46,15 @@ class LayeredObjects implements OutputStore {
   }
 
   async restore(h: PathHash, absPath: string, label = absPath): Promise<void> {
-    if (!(this.local.objects.problemNow(h)?.missing && this.team.knows(h))) return this.local.objects.restore(h, absPath, label);
+    const here = this.local.objects.problemNow(h);
+    if (here === undefined || !this.team.knows(h)) {
+      try {
+        return await this.local.objects.restore(h, absPath, label);
+      } catch (err) {
+        // found damaged as it was read (and dropped): downloaded instead when the team cache holds it
+        if (!(err instanceof ObjectUnavailable && err.damaged && this.team.knows(h))) throw err;
+      }
+    } else if (!here.missing) await this.local.objects.dropDamaged(h);
     // a file output is written as it downloads, beside the store's copy, rather than copied from it afterwards;
     // a large one is written once, as the output, and lent to the store (src/state/loans.ts)
     const copy = await this.local.objects.copyTemp(h, absPath);
