@@ -47,6 +47,24 @@ stages:
     expect(stageEvents(r).victim?.job).toBe(id);
   });
 
+  test('a job cancelled from outside whose command ends cleanly on SIGTERM (a checkpoint handler) still fails its stage', async () => {
+    // a training script that saves and exits 0 on SIGTERM: its output is what was left, not the stage's result
+    const p = project(`version: 1
+stages:
+  graceful:
+    cmd: trap 'sleep 1; echo partial > graceful.txt; exit 0' TERM; touch started; sleep 30 & wait
+    outs: [graceful.txt]
+`);
+    const child = slurm.start(p);
+    await waitForFile(p.path('started'), 20_000);
+    const id = slurm.runningJobOf('graceful');
+    expect(id).toBeDefined();
+    slurm.scancel(id!);
+    const r = expectExit(toResult(await child), 1);
+    expect(stageEvents(r).graceful).toMatchObject({ status: 'failed', job: id });
+    expect(stageEvents(r).graceful?.reason).toMatch(new RegExp(`Slurm job ${id} CANCELLED`));
+  });
+
   test('Ctrl-C during a long job cancels it: nothing left in squeue, nothing recorded, exit 130', async () => {
     const p = project(`version: 1
 stages:
