@@ -10,6 +10,7 @@ import { fastYamlValue } from './pipeline/fast-yaml.js';
 import type { Reuse } from './pipeline/load.js';
 import { stageSections, type Sections } from './pipeline/sections.js';
 import type { Stage } from './pipeline/types.js';
+import type { StageGraph } from './graph/build.js';
 
 /** Stored with a compiled entry: its header key, and [name, digest of its text, its definition] per stage. */
 export interface CompiledSections {
@@ -28,6 +29,7 @@ export interface CurrentSections {
 interface EarlierCompile {
   sections?: CompiledSections;
   pipeline: { stages: Stage[] };
+  graph: StageGraph;
 }
 
 export function compiledSections(text: string, sets: Record<string, unknown>, salt: string): CurrentSections | undefined {
@@ -63,6 +65,29 @@ export function reusable(earlier: EarlierCompile, current: CurrentSections, text
     if (same[i]) unchanged.set(s.name, instances.get(s.name) ?? []);
   });
   return { text, value: { ...partial, stages }, unchanged };
+}
+
+/**
+ * The earlier compile's graph, when it was made from the same edges: the graph (and whether it has a cycle or an
+ * output clash) is a function of the stages' names in order and their deps, outs and needs alone.
+ */
+export function earlierGraph(earlier: EarlierCompile, stages: Stage[]): StageGraph | undefined {
+  const before = earlier.pipeline.stages;
+  if (before.length !== stages.length) return undefined;
+  for (let i = 0; i < stages.length; i++) {
+    const a = before[i]!;
+    const b = stages[i]!;
+    if (a !== b && (a.name !== b.name || !sameList(a.deps, b.deps) || !sameList(a.outs, b.outs))) return undefined;
+    if (!sameList(a.needs, b.needs)) return undefined;
+  }
+  return earlier.graph;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function byTemplate(stages: Stage[]): Map<string, Stage[]> {

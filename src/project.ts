@@ -160,7 +160,7 @@ function readText(file: string): string | undefined {
 async function compile(file: string, sets: Record<string, unknown>, text: Buffer, cacheFile: string | undefined): Promise<Compiled> {
   const { loadPipeline } = await import('./pipeline/load.js');
   const { buildGraph } = await import('./graph/build.js');
-  const { compiledSections, reusable } = await import('./incremental-compile.js');
+  const { compiledSections, earlierGraph, reusable } = await import('./incremental-compile.js');
   const root = path.dirname(file);
   const source = cacheFile ? readableSource(text) : undefined;
   const sections = source === undefined ? undefined : compiledSections(source, sets, `${root}\0${COMPILED_FORMAT}\0${BUILD_ID}`);
@@ -173,7 +173,7 @@ async function compile(file: string, sets: Record<string, unknown>, text: Buffer
     if (!reuse) throw err;
     loaded = loadPipeline({ file, sets }); // the full load reports it, exactly as without the earlier entry
   }
-  const graph = buildGraph(loaded.pipeline);
+  const graph = (reuse && earlierGraph(earlier!, loaded.pipeline.stages)) || buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
   const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
   if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled, sections?.withRaw(loaded.rawStages));
@@ -233,15 +233,21 @@ function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledS
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify({ ...compiled, ...packPipeline(compiled.pipeline, compiled.graph) });
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
-    writeFileAtomic(cacheFile, `${digestOf(json)}\n${json}`);
-    if (sections) {
-      const sectionsJson = JSON.stringify(sections);
-      writeFileAtomic(cacheFile + SECTIONS, `${digestOf(sectionsJson)} ${sections.key}\n${sectionsJson}`);
-    }
+    writeDigested(cacheFile, json);
+    if (sections) writeDigested(cacheFile + SECTIONS, JSON.stringify(sections), ` ${sections.key}`);
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */
   }
+}
+
+/**
+ * `<sha256 of the JSON><label>\n<JSON>`, encoded once for both the digest and the file. Not fsync'd: a reader
+ * takes the entry only when the digest matches (parseDigested), so one a crash left torn is compiled again.
+ */
+function writeDigested(file: string, json: string, label = ''): void {
+  const bytes = Buffer.from(json);
+  writeFileAtomic(file, [Buffer.from(`${createHash('sha256').update(bytes).digest('hex')}${label}\n`), bytes], { durable: false });
 }
 
 function pruneCompiled(dir: string): void {

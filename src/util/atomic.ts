@@ -2,14 +2,18 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+/**
+ * `durable: false` skips the fsync, for a file whose reader checks it whole (a digest) and remakes it when a
+ * crash left it torn: the rename still keeps readers from a half-written one while this process lives.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[], opts: { durable?: boolean } = {}): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
+      for (const part of Array.isArray(data) ? data : [data]) writeAll(fd, typeof part === 'string' ? Buffer.from(part) : part);
+      if (opts.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

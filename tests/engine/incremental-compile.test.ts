@@ -74,6 +74,31 @@ describe.concurrent('editing a compiled pipeline', () => {
     expect(Object.values(statuses(ok(await p.run()))).every((s) => s === 'skipped')).toBe(true);
   });
 
+  test('an edit of deps, needs or outs rebuilds the graph; one of commands alone keeps it', async () => {
+    const p = project(stagesYaml(5));
+    ok(await p.run());
+    // s1 now reads what s3 writes: s3 must run first, though it is declared after s1
+    const reads = stagesYaml(5, (i) => (i === 3 ? 'echo three > out/3.txt' : `echo ${i} > out/${i}.txt`))
+      .replace('    cmd: echo 1 > out/1.txt\n', '    cmd: cat out/3.txt > out/1.txt\n    deps: [out/3.txt]\n');
+    p.pipeline(reads);
+    ok(await p.run('-j1'));
+    expect(p.read('out/1.txt')).toBe('three\n');
+    // needs both ways: a cycle
+    p.pipeline(reads.replace('    outs: [out/0.txt]\n', '    outs: [out/0.txt]\n    needs: [s4]\n').replace('    outs: [out/4.txt]\n', '    outs: [out/4.txt]\n    needs: [s0]\n'));
+    const cycle = await p.run();
+    expect(cycle.code).toBe(2);
+    expect(cycle.stderr).toMatch(/cycle/);
+    // two stages declaring one output
+    p.pipeline(reads.replace('    outs: [out/4.txt]\n', '    outs: [out/2.txt]\n'));
+    const clash = await p.run();
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`also declared by stage`);
+    // a command edited alone: the same graph, the edit runs
+    p.pipeline(reads.replace('echo 4 > out/4.txt', 'echo four > out/4.txt'));
+    expect(statuses(ok(await p.run()))).toMatchObject({ s4: 'ran', s1: 'skipped' });
+    expect(p.read('out/4.txt')).toBe('four\n');
+  });
+
   test('the compiled entry an edit starts from is checked like any other (a tampered one is not lent)', async () => {
     const p = project(stagesYaml(5));
     ok(await p.run());
