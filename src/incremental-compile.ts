@@ -7,6 +7,7 @@
  */
 import { hash } from 'node:crypto';
 import { fastYamlValue } from './pipeline/fast-yaml.js';
+import { setOwn } from './util/own-key.js';
 import type { Reuse } from './pipeline/load.js';
 import { stageSections, type Sections } from './pipeline/sections.js';
 import type { Stage } from './pipeline/types.js';
@@ -61,7 +62,7 @@ export function reusable(earlier: EarlierCompile, current: CurrentSections, text
   const unchanged = new Map<string, Stage[]>();
   current.sections.stages.forEach((s, i) => {
     const raw = same[i] ? before.get(s.name)!.raw : parsed[s.name];
-    Object.defineProperty(stages, s.name, { value: raw, enumerable: true, writable: true, configurable: true });
+    setOwn(stages, s.name, raw);
     if (same[i]) unchanged.set(s.name, instances.get(s.name) ?? []);
   });
   return { text, value: { ...partial, stages }, unchanged };

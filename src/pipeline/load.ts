@@ -111,7 +111,10 @@ class Loader {
     const templates = Object.entries(this.raw.stages);
     const stages = this.withoutOutputItems(templates.flatMap(([name, stage]) => this.reused(name, stage) ?? (this.isEnabled(name, stage) ? this.expand(name, stage) : [])));
     this.resolveNeeds(stages, new Set(templates.map(([n]) => n)));
-    const pools = attachPools(this.src, this.raw, stages, this.errors);
+    // a check of one definition against the header alone (a pool's name, a reserved variable) passed for one
+    // lent by an earlier compile with the same header: only the others are checked
+    const changed = this.unchanged.size ? templates.filter(([name]) => !this.unchanged.has(name)) : templates;
+    const pools = attachPools(this.src, this.raw, stages, this.errors, changed);
     const groups = resolveGroups({
       src: this.src, root: this.root, raw: this.raw.groups, vars: this.vars, errors: this.errors,
       stageNames: [...templates.map(([n]) => n), ...stages.map((s) => s.name)],
@@ -119,7 +122,7 @@ class Loader {
     this.globbed ||= groups.globbed;
     this.checkGroupCycles(groups.groups);
     this.checkArgs();
-    this.checkReservedEnv();
+    this.checkReservedEnv(changed);
     for (const clash of logClashes(stages)) this.refuse(clash.detail, ['stages', clash.stage.template ?? clash.stage.name, 'log']);
     for (const clash of cacheClashes(this.root, cache, stages)) this.refuse(clash.detail, clash.at);
     if (this.importedSets.length) this.checkImportedSets(stages);
@@ -577,7 +580,7 @@ class Loader {
   }
 
   /** `env` may not set what pipe sets itself (the cache variables, PIPE_*): it would be silently overridden. */
-  private checkReservedEnv(): void {
+  private checkReservedEnv(changed: [string, RawStage][]): void {
     const check = (env: Record<string, unknown> | undefined, at: () => YamlPath) => {
       for (const name of Object.keys(env ?? {})) {
         const problem = reservedVariableProblem(name);
@@ -586,7 +589,7 @@ class Loader {
     };
     check(this.raw.env, () => ['env']);
     // the path of a stage's env is built only for an error: 100,000 stages would build 100,000 arrays
-    for (const [name, stage] of Object.entries(this.raw.stages)) check(stage.env, () => ['stages', name, 'env']);
+    for (const [name, stage] of changed) check(stage.env, () => ['stages', name, 'env']);
   }
 
   /** A shorthand flag sets a var: that var must exist, or `--media x` would be accepted and do nothing. */

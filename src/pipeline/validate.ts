@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { PipelineError, PipelineErrors } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
+import { setOwn } from '../util/own-key.js';
 import { pipelineSchema, type RawPipeline } from './schema.js';
 import { errorAt, type YamlSource } from './source.js';
 
@@ -26,7 +27,7 @@ function withStages(value: Record<string, unknown>, check: (stage: string) => bo
   const names = Object.keys(stages).filter(check);
   if (names.length === Object.keys(stages).length) return value;
   const checked: Record<string, unknown> = {};
-  for (const name of names) Object.defineProperty(checked, name, { value: (stages as Record<string, unknown>)[name], enumerable: true, writable: true, configurable: true });
+  for (const name of names) setOwn(checked, name, (stages as Record<string, unknown>)[name]);
   return { ...value, stages: checked };
 }
 

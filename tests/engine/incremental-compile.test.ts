@@ -99,6 +99,27 @@ describe.concurrent('editing a compiled pipeline', () => {
     expect(p.read('out/4.txt')).toBe('four\n');
   });
 
+  test('checks of one stage against the header run for an edited stage: an unknown pool, a reserved variable', async () => {
+    const yaml = stagesYaml(6).replace('stages:\n', 'pools:\n  gpu: 1\nstages:\n').replace('    outs: [out/2.txt]\n', '    outs: [out/2.txt]\n    pool: gpu\n');
+    const p = project(yaml);
+    ok(await p.run());
+    const pool = yaml.replace('    outs: [out/4.txt]\n', '    outs: [out/4.txt]\n    pool: gpus\n');
+    p.pipeline(pool);
+    const unknown = await p.run();
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`pipeline.yaml:${pool.split('\n').indexOf('    pool: gpus') + 1}:11: unknown pool 'gpus'`);
+    const env = yaml.replace('    outs: [out/4.txt]\n', '    outs: [out/4.txt]\n    env:\n      HF_HOME: /tmp/x\n');
+    p.pipeline(env);
+    const reserved = await p.run();
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain('HF_HOME is set by pipe from the cache roots');
+    // the lent stage keeps its pool
+    p.pipeline(yaml.replace('echo 4 > out/4.txt', 'echo four > out/4.txt'));
+    ok(await p.run());
+    const listed = JSON.parse(ok(await p.pipe(['list', '--json'])).stdout);
+    expect(JSON.stringify(listed)).toContain('gpu');
+  });
+
   test('the compiled entry an edit starts from is checked like any other (a tampered one is not lent)', async () => {
     const p = project(stagesYaml(5));
     ok(await p.run());
