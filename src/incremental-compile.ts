@@ -30,7 +30,6 @@ export interface CurrentSections {
 interface EarlierCompile {
   sections?: CompiledSections;
   pipeline: { stages: Stage[] };
-  graph: StageGraph;
 }
 
 export function compiledSections(text: string, sets: Record<string, unknown>, salt: string): CurrentSections | undefined {
@@ -72,7 +71,7 @@ export function reusable(earlier: EarlierCompile, current: CurrentSections, text
  * The earlier compile's graph, when it was made from the same edges: the graph (and whether it has a cycle or an
  * output clash) is a function of the stages' names in order and their deps, outs and needs alone.
  */
-export function earlierGraph(earlier: EarlierCompile, stages: Stage[]): StageGraph | undefined {
+export function earlierGraph(earlier: EarlierCompile & { graph: StageGraph }, stages: Stage[]): StageGraph | undefined {
   const before = earlier.pipeline.stages;
   if (before.length !== stages.length) return undefined;
   for (let i = 0; i < stages.length; i++) {
