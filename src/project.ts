@@ -145,8 +145,8 @@ function isRecord(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function digestOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+function digestOf(json: string | Uint8Array): string {
+  return createHash('sha256').update(json).digest('hex');
 }
 
 function readText(file: string): string | undefined {
@@ -247,7 +247,7 @@ function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledS
  */
 function writeDigested(file: string, json: string, label = ''): void {
   const bytes = Buffer.from(json);
-  writeFileAtomic(file, [Buffer.from(`${createHash('sha256').update(bytes).digest('hex')}${label}\n`), bytes], { durable: false });
+  writeFileAtomic(file, [Buffer.from(`${digestOf(bytes)}${label}\n`), bytes], { durable: false });
 }
 
 function pruneCompiled(dir: string): void {

@@ -5,8 +5,8 @@ import type { RawPipeline, RawStage } from './schema.js';
 import { errorAt, type YamlSource } from './source.js';
 import type { Stage } from './types.js';
 
-/** `checked`: the stage definitions to check (an incremental compile passes the changed ones alone). */
-export function attachPools(src: YamlSource, raw: RawPipeline, stages: Stage[], errors: PipelineError[], checked: Iterable<[string, RawStage]> = Object.entries(raw.stages)): Record<string, number> {
+/** `checked`: the stage definitions whose pool to check (an incremental compile passes the changed ones alone). */
+export function attachPools(src: YamlSource, raw: RawPipeline, stages: Stage[], errors: PipelineError[], checked: Iterable<[string, RawStage]>): Record<string, number> {
   const pools = raw.pools ?? {};
   const names = Object.keys(pools);
   for (const [template, stage] of checked) {

@@ -3,11 +3,21 @@
  * cancelled from outside, Ctrl-C, and a pipe run killed with SIGKILL whose job the next run waits for.
  */
 import { describe, expect, test } from 'vitest';
-import { expectExit, ok, projectsRemovedAfterAll, stageEvents, statuses, toResult, waitForFile } from '../helpers/pipe-project.js';
+import { expectExit, ok, projectsRemovedAfterAll, stageEvents, statuses, toResult, waitForFile, type PipeResult, type TestProject } from '../helpers/pipe-project.js';
 import { HAVE_SLURM, jobEvents, useSharedCluster } from '../helpers/slurm.js';
 
 const project = projectsRemovedAfterAll();
 const slurm = useSharedCluster();
+
+/** Runs the project, cancels `stage`'s job with scancel once its command has started, and returns the failed run. */
+async function cancelledFromOutside(p: TestProject, stage: string): Promise<{ r: PipeResult; id: string }> {
+  const child = slurm.start(p);
+  await waitForFile(p.path('started'), 20_000);
+  const id = slurm.runningJobOf(stage);
+  expect(id).toBeDefined();
+  slurm.scancel(id!);
+  return { r: expectExit(toResult(await child), 1), id: id! };
+}
 
 describe.skipIf(!HAVE_SLURM)('pipe run --executor slurm when things go wrong', () => {
   test('a failing job fails its stage with the exit code and the log tail, and stops what depends on it', async () => {
@@ -37,12 +47,7 @@ stages:
     cmd: touch started; sleep 30; echo never > victim.txt
     outs: [victim.txt]
 `);
-    const child = slurm.start(p);
-    await waitForFile(p.path('started'), 20_000);
-    const id = slurm.runningJobOf('victim');
-    expect(id).toBeDefined();
-    slurm.scancel(id!);
-    const r = expectExit(toResult(await child), 1);
+    const { r, id } = await cancelledFromOutside(p, 'victim');
     expect(stageEvents(r).victim?.reason).toMatch(new RegExp(`Slurm job ${id} CANCELLED: cancelled from outside pipe`));
     expect(stageEvents(r).victim?.job).toBe(id);
   });
@@ -55,12 +60,7 @@ stages:
     cmd: trap 'sleep 1; echo partial > graceful.txt; exit 0' TERM; touch started; sleep 30 & wait
     outs: [graceful.txt]
 `);
-    const child = slurm.start(p);
-    await waitForFile(p.path('started'), 20_000);
-    const id = slurm.runningJobOf('graceful');
-    expect(id).toBeDefined();
-    slurm.scancel(id!);
-    const r = expectExit(toResult(await child), 1);
+    const { r, id } = await cancelledFromOutside(p, 'graceful');
     expect(stageEvents(r).graceful).toMatchObject({ status: 'failed', job: id });
     expect(stageEvents(r).graceful?.reason).toMatch(new RegExp(`Slurm job ${id} CANCELLED`));
   });
