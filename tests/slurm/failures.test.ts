@@ -16,8 +16,13 @@ async function cancelledFromOutside(p: TestProject, stage: string): Promise<{ r:
   const id = slurm.runningJobOf(stage);
   expect(id).toBeDefined();
   slurm.scancel(id!);
-  return { r: expectExit(toResult(await child), 1), id: id! };
+  const r = toResult(await child);
+  if (r.code !== 1) throw new Error(`pipe exited ${r.code}, expected 1; the stage's log:\n${p.exists(`.pipe/logs/${stage}.log`) ? p.read(`.pipe/logs/${stage}.log`) : '(none)'}\n--- stdout\n${r.stdout}`);
+  return { r, id: id! };
 }
+
+/** A command's wait that only a signal ends: one sleep ended early (a stray signal, a failed fork) does not end it. */
+const UNTIL_CANCELLED = 'until [ -e never ]; do sleep 1; done';
 
 describe.skipIf(!HAVE_SLURM)('pipe run --executor slurm when things go wrong', () => {
   test('a failing job fails its stage with the exit code and the log tail, and stops what depends on it', async () => {
@@ -44,7 +49,7 @@ stages:
     const p = project(`version: 1
 stages:
   victim:
-    cmd: touch started; sleep 30; echo never > victim.txt
+    cmd: touch started; ${UNTIL_CANCELLED}; echo never > victim.txt
     outs: [victim.txt]
 `);
     const { r, id } = await cancelledFromOutside(p, 'victim');
@@ -57,7 +62,7 @@ stages:
     const p = project(`version: 1
 stages:
   graceful:
-    cmd: trap 'sleep 1; echo partial > graceful.txt; exit 0' TERM; touch started; sleep 30 & wait
+    cmd: trap 'sleep 1; echo partial > graceful.txt; exit 0' TERM; touch started; until [ -e never ]; do sleep 1 & wait; done
     outs: [graceful.txt]
 `);
     const { r, id } = await cancelledFromOutside(p, 'graceful');
@@ -69,7 +74,7 @@ stages:
     const p = project(`version: 1
 stages:
   long:
-    cmd: touch started; sleep 60; echo done > long.txt
+    cmd: touch started; ${UNTIL_CANCELLED}; echo done > long.txt
     outs: [long.txt]
 `);
     const child = slurm.start(p);
