@@ -34,7 +34,8 @@ export function packPipeline(pipeline: Pipeline, graph: StageGraph): { locFile: 
   return { locFile, pipeline: { ...pipeline, stages: pipeline.stages.map((s) => packStage(s, locFile)) }, graph: packed };
 }
 
-function packStage(s: Stage, locFile: string): unknown {
+/** One stage as stored: its defaults as 0, its location in the main file as [line, col]. */
+export function packStage(s: Stage, locFile: string): unknown {
   return {
     ...s,
     params: isEmptyRecord(s.params) ? 0 : s.params,

@@ -10,14 +10,23 @@ import { fastYamlValue } from './pipeline/fast-yaml.js';
 import { setOwn } from './util/own-key.js';
 import type { Reuse } from './pipeline/load.js';
 import { stageSections, type Sections } from './pipeline/sections.js';
+import type { RawStage } from './pipeline/schema.js';
 import type { Stage } from './pipeline/types.js';
 import type { StageGraph } from './graph/build.js';
 
-/** Stored with a compiled entry: its header key, and [name, digest of its text, its definition] per stage. */
+/** Stored with a compiled entry: its header key, and [name, digest of its text, what a later compile reads of its definition] per stage. */
 export interface CompiledSections {
   key: string;
-  stages: [string, string, unknown][];
+  stages: [string, string, LentDefinition | 0][];
 }
+
+/**
+ * What the loader reads of a definition whose compiled stages it lends (load.ts: `reused`, `attachPools`,
+ * `checkImportedSets`); 0 when none of it is there. Keeping only this made the file a tenth of its size (at
+ * 100,000 stages it held every command, dep and output again, and parsing it was a tenth of a recompile).
+ * A load that fails with a lent definition is done again in full (project.ts), so errors never depend on it.
+ */
+export type LentDefinition = Pick<RawStage, 'needs' | 'foreach' | 'pool' | 'cmd'>;
 
 export interface CurrentSections {
   key: string;
@@ -39,8 +48,13 @@ export function compiledSections(text: string, sets: Record<string, unknown>, sa
   const digests = sections.stages.map((s) => hash('sha256', s.text, 'base64'));
   const withRaw = (raw: Record<string, unknown>): CompiledSections | undefined => {
     if (Object.keys(raw).length !== sections.stages.length) return undefined;
-    const stages = sections.stages.map((s, i): [string, string, unknown] => [s.name, digests[i]!, Object.hasOwn(raw, s.name) ? raw[s.name] : undefined]);
-    return stages.every(([, , r]) => r !== undefined) ? { key, stages } : undefined;
+    const stages: [string, string, LentDefinition | 0][] = [];
+    for (const [i, s] of sections.stages.entries()) {
+      const definition = Object.hasOwn(raw, s.name) ? raw[s.name] : undefined;
+      if (!isMap(definition)) return undefined;
+      stages.push([s.name, digests[i]!, lentPart(definition as RawStage)]);
+    }
+    return { key, stages };
   };
   return { key, sections, digests, withRaw };
 }
@@ -60,11 +74,11 @@ export function reusable(earlier: EarlierCompile, current: CurrentSections, text
   const stages: Record<string, unknown> = {};
   const unchanged = new Map<string, Stage[]>();
   current.sections.stages.forEach((s, i) => {
-    const raw = same[i] ? before.get(s.name)!.raw : parsed[s.name];
+    const raw = same[i] ? before.get(s.name)!.raw || {} : parsed[s.name];
     setOwn(stages, s.name, raw);
     if (same[i]) unchanged.set(s.name, instances.get(s.name) ?? []);
   });
-  return { text, value: { ...partial, stages }, unchanged };
+  return { text, value: { ...partial, stages }, unchanged, changed: changed.map((s) => s.name) };
 }
 
 /**
@@ -81,6 +95,18 @@ export function earlierGraph(earlier: EarlierCompile & { graph: StageGraph }, st
     if (!sameList(a.needs, b.needs)) return undefined;
   }
   return earlier.graph;
+}
+
+/** A command is read again only for the variables it names (checkImportedSets): one naming none is left out. */
+function lentPart(definition: RawStage | LentDefinition): LentDefinition | 0 {
+  const { needs, foreach, pool, cmd } = definition;
+  if (needs === undefined && foreach === undefined && pool === undefined && cmd === undefined) return 0; // most lent ones, already cut
+  const part: LentDefinition = {};
+  if (needs !== undefined) part.needs = needs;
+  if (foreach !== undefined) part.foreach = foreach;
+  if (pool !== undefined) part.pool = pool;
+  if (cmd !== undefined && (typeof cmd === 'string' ? cmd : cmd.join(' ')).includes('${')) part.cmd = cmd;
+  return Object.keys(part).length ? part : 0;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

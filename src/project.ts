@@ -8,11 +8,14 @@
  * A compiled entry is `<sha256 of the JSON>\n<JSON>`: one whose digest does not match (edited, torn, written
  * by something else) or whose content is not the shape this build writes is ignored. Beside it,
  * `<entry>.sections` (`<sha256> <header key>\n<JSON>`, checked the same way) holds what an incremental compile
- * reuses, so that a dry run, which reads only the entry, does not parse it.
+ * reuses, so that a dry run, which reads only the entry, does not parse it. An entry of an incremental compile
+ * is written as a delta over the full entry it came from when few stages changed (compiled-delta.ts): its
+ * first line then names that base (`<sha256> <base>.json`), which pruning keeps while the delta is kept.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { applyListDelta, applyStageDelta, isListDelta, isStageDelta, lineageOf, listDelta, stageDelta, type Lineage, type ListDelta, type StageDelta } from './compiled-delta.js';
 import { packPipeline, unpackPipeline } from './compiled-format.js';
 import type { StageGraph } from './graph/build.js';
 import type { Selectable } from './graph/select.js';
@@ -61,6 +64,18 @@ export interface Compiled {
 /** An entry with what an incremental compile reuses: the key of the header, and each stage's definition with its digest. */
 export type CompiledWithSections = Compiled & { sections: CompiledSections };
 
+/** The entry an incremental compile starts from, with what a delta written over its full entry needs. */
+type Earlier = CompiledWithSections & { lineage?: Lineage; sectionsLineage?: SectionsLineage };
+
+interface SectionsLineage {
+  base: string;
+  digest: string;
+  replaced: ReadonlySet<number>;
+}
+
+/** The file name of an entry (a compiledKey): a delta's base is never anything else. */
+const ENTRY_NAME = /^[0-9a-f]{32}\.json$/;
+
 const SECTIONS = '.sections';
 
 /**
@@ -102,17 +117,52 @@ function compiledKey(text: Buffer, sets: Record<string, unknown>): string {
 }
 
 function readCompiled(cacheFile: string, root: string): Compiled | undefined {
-  const compiled = parseCompiled(readText(cacheFile));
+  return readEntry(cacheFile, root, false)?.compiled;
+}
+
+/** A compiled entry, and with `withLineage` what a delta written over it next needs. */
+function readEntry(cacheFile: string, root: string, withLineage: boolean): { compiled: Compiled; lineage?: Lineage } | undefined {
+  const entry = readDigested(cacheFile);
+  const full = entry && (isRecord(entry.value) && entry.value.delta !== undefined
+    ? withBase(entry.value, path.dirname(cacheFile), withLineage)
+    : { value: entry.value, lineage: withLineage ? fullLineage(path.basename(cacheFile), entry.digest, entry.value) : undefined });
+  const compiled = full && compiledOf(full.value);
   if (!compiled || compiled.pipeline.root !== root) return undefined;
   for (const [rel, hash] of Object.entries(compiled.imports)) {
     if (fileHash(path.join(root, rel)) !== hash) return undefined;
   }
-  return compiled;
+  return { compiled, lineage: full.lineage };
 }
 
-/** The entry, when its digest matches its JSON and the JSON has the shape this build writes (compiled-format.ts). */
-function parseCompiled(text: string | undefined): Compiled | undefined {
-  const value = parseDigested(text);
+/** A delta entry made whole from its base (compiled-delta.ts): the base's stages with the delta's changes, and its graph. */
+function withBase(value: Record<string, any>, dir: string, withLineage: boolean): { value: unknown; lineage?: Lineage } | undefined {
+  const { delta, ...rest } = value;
+  if (!isStageDelta(delta) || !isRecord(rest.pipeline)) return undefined;
+  const b = baseOf(dir, delta, '');
+  if (!b || b.locFile !== rest.locFile || !hasStageList(b)) return undefined;
+  const lineage = withLineage ? lineageOf(delta.base, delta.digest, b.locFile, b.pipeline.stages, new Set(delta.stages.map(([i]) => i))) : undefined;
+  const stages = applyStageDelta(b.pipeline.stages, delta);
+  return stages && { value: { ...rest, pipeline: { ...rest.pipeline, stages }, graph: b.graph }, lineage };
+}
+
+/** The full entry (or sections file, by `suffix`) a delta names, while it is still the one the delta was written over. */
+function baseOf(dir: string, delta: { base: string; digest: string }, suffix: string): Record<string, any> | undefined {
+  if (!delta.base.endsWith(suffix) || !ENTRY_NAME.test(delta.base.slice(0, delta.base.length - suffix.length))) return undefined;
+  const base = readDigested(path.join(dir, delta.base));
+  const value = base?.digest === delta.digest ? base.value : undefined;
+  return isRecord(value) && value.delta === undefined ? value : undefined;
+}
+
+function fullLineage(file: string, digest: string, value: unknown): Lineage | undefined {
+  return isRecord(value) && typeof value.locFile === 'string' && hasStageList(value) ? lineageOf(file, digest, value.locFile, value.pipeline.stages) : undefined;
+}
+
+function hasStageList(value: Record<string, any>): value is Record<string, any> & { pipeline: { stages: (Record<string, unknown> & { loc: unknown; needs: unknown })[] } } {
+  return isRecord(value.pipeline) && Array.isArray(value.pipeline.stages) && value.pipeline.stages.every(isRecord);
+}
+
+/** The entry, when it has the shape this build writes (compiled-format.ts). */
+function compiledOf(value: unknown): Compiled | undefined {
   if (!isRecord(value) || value.format !== COMPILED_FORMAT || !isRecord(value.imports) || !Array.isArray(value.args)) return undefined;
   const unpacked = unpackPipeline(value);
   if (!unpacked) return undefined;
@@ -121,14 +171,16 @@ function parseCompiled(text: string | undefined): Compiled | undefined {
   return isCompiled(compiled) ? compiled : undefined;
 }
 
-/** The JSON after the digest line, when the digest (the line's first word) matches it. */
-function parseDigested(text: string | undefined): unknown {
+/** A digested file's JSON and the digest it is known by, when the digest (the first line's first word) matches it. */
+function readDigested(file: string): { digest: string; value: unknown } | undefined {
+  const text = readText(file);
   const newline = text?.indexOf('\n') ?? -1;
   if (!text || newline < 0) return undefined;
   const json = text.slice(newline + 1);
-  if (digestOf(json) !== text.slice(0, newline).split(' ')[0]) return undefined;
+  const digest = text.slice(0, newline).split(' ')[0]!;
+  if (digestOf(json) !== digest) return undefined;
   try {
-    return JSON.parse(json);
+    return { digest, value: JSON.parse(json) };
   } catch {
     return undefined;
   }
@@ -176,7 +228,7 @@ async function compile(file: string, sets: Record<string, unknown>, text: Buffer
   const graph = (reuse && earlierGraph(earlier!, loaded.pipeline.stages)) || buildGraph(loaded.pipeline);
   const imports = Object.fromEntries(loaded.imports.map((rel) => [rel, fileHash(path.join(loaded.pipeline.root, rel))]));
   const compiled: Compiled = { format: COMPILED_FORMAT, imports, pipeline: loaded.pipeline, graph, args: loaded.args, globbed: loaded.globbed };
-  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled, sections?.withRaw(loaded.rawStages));
+  if (cacheFile && !loaded.globbed) saveCompiled(cacheFile, compiled, sections?.withRaw(loaded.rawStages), reuse ? earlier : undefined);
   return compiled;
 }
 
@@ -191,13 +243,27 @@ function readableSource(text: Buffer): string | undefined {
 }
 
 /** The newest entry compiled from the header `key` (its sections file found by the first line alone), when sound and current. */
-function latestCompiled(dir: string, key: string, root: string): CompiledWithSections | undefined {
+function latestCompiled(dir: string, key: string, root: string): Earlier | undefined {
   const candidates = listFiles(dir, SECTIONS).map((f) => path.join(dir, f)).sort((a, b) => fileTime(b) - fileTime(a));
   const match = candidates.find((file) => firstLine(file).split(' ')[1] === key);
   if (!match) return undefined;
-  const compiled = readCompiled(match.slice(0, -SECTIONS.length), root);
-  const sections = compiled && parseDigested(readText(match));
-  return compiled && isSections(sections) && sections.key === key ? { ...compiled, sections } : undefined;
+  const entry = readEntry(match.slice(0, -SECTIONS.length), root, true);
+  const sections = entry && readSections(match);
+  return entry && sections && sections.value.key === key ? { ...entry.compiled, sections: sections.value, lineage: entry.lineage, sectionsLineage: sections.lineage } : undefined;
+}
+
+/** A sections file, made whole from its base when it is a delta, and what a delta over it next needs. */
+function readSections(file: string): { value: CompiledSections; lineage: SectionsLineage } | undefined {
+  const read = readDigested(file);
+  if (!read || !isRecord(read.value)) return undefined;
+  const { delta, ...value } = read.value;
+  if (delta === undefined) return isSections(value) ? { value, lineage: { base: path.basename(file), digest: read.digest, replaced: new Set() } } : undefined;
+  if (!isListDelta(delta)) return undefined;
+  const b = baseOf(path.dirname(file), delta, SECTIONS);
+  if (!isSections(b)) return undefined;
+  const stages = applyListDelta(b.stages, delta);
+  const whole = stages && { ...value, stages };
+  return isSections(whole) ? { value: whole, lineage: { base: delta.base, digest: delta.digest, replaced: new Set(delta.entries.map(([i]) => i)) } } : undefined;
 }
 
 function isSections(value: unknown): value is CompiledSections {
@@ -227,14 +293,17 @@ function listFiles(dir: string, suffix: string): string[] {
   }
 }
 
-function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledSections | undefined): void {
+function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledSections | undefined, earlier: Earlier | undefined): void {
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
-    const json = JSON.stringify({ ...compiled, ...packPipeline(compiled.pipeline, compiled.graph) });
+    const delta = sections && earlier ? deltasOver(earlier, compiled, sections) : undefined;
+    const json = delta
+      ? JSON.stringify({ ...compiled, graph: undefined, pipeline: { ...compiled.pipeline, stages: undefined }, locFile: delta.locFile, delta: delta.stages })
+      : JSON.stringify({ ...compiled, ...packPipeline(compiled.pipeline, compiled.graph) });
     if (redactorFor(compiled.pipeline.root).has(json)) return; // a secret passed with --set: never stored, parsed every time
-    writeDigested(cacheFile, json);
-    if (sections) writeDigested(cacheFile + SECTIONS, JSON.stringify(sections), ` ${sections.key}`);
+    writeDigested(cacheFile, json, delta ? ` ${delta.stages.base}` : '');
+    if (sections) writeDigested(cacheFile + SECTIONS, JSON.stringify(delta ? { key: sections.key, delta: delta.sections } : sections), ` ${sections.key}`);
     pruneCompiled(dir);
   } catch {
     /* a read-only project still runs; it just parses every time */
@@ -242,19 +311,36 @@ function saveCompiled(cacheFile: string, compiled: Compiled, sections: CompiledS
 }
 
 /**
+ * The entry and its sections as deltas over the full entry the earlier one came from, when the graph is the
+ * earlier one's (the same stages in the same order) and few enough stages changed; else undefined (both full).
+ */
+function deltasOver(earlier: Earlier, compiled: Compiled, sections: CompiledSections): { locFile: string; stages: StageDelta; sections: ListDelta } | undefined {
+  const { lineage, sectionsLineage } = earlier;
+  if (!lineage || !sectionsLineage || compiled.graph !== earlier.graph || sectionsLineage.base !== lineage.base + SECTIONS) return undefined;
+  const locFile = compiled.pipeline.stages[0]?.loc.file ?? '';
+  const stages = stageDelta(compiled.pipeline.stages, earlier.pipeline.stages, lineage, locFile);
+  const sameSection = (a: unknown, b: unknown) => (a as unknown[])[0] === (b as unknown[])[0] && (a as unknown[])[1] === (b as unknown[])[1];
+  const listed = stages && listDelta(sections.stages, earlier.sections.stages, sameSection, sectionsLineage);
+  return stages && listed ? { locFile, stages, sections: listed } : undefined;
+}
+
+/**
  * `<sha256 of the JSON><label>\n<JSON>`, encoded once for both the digest and the file. Not fsync'd: a reader
- * takes the entry only when the digest matches (parseDigested), so one a crash left torn is compiled again.
+ * takes the entry only when the digest matches (readDigested), so one a crash left torn is compiled again.
  */
 function writeDigested(file: string, json: string, label = ''): void {
   const bytes = Buffer.from(json);
   writeFileAtomic(file, [Buffer.from(`${digestOf(bytes)}${label}\n`), bytes], { durable: false });
 }
 
+/** Keeps the newest entries, and the full entries those of them that are deltas are written over. */
 function pruneCompiled(dir: string): void {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   if (files.length <= KEEP_COMPILED) return;
-  const byAge = files.map((f) => ({ f, t: fileTime(path.join(dir, f)) })).sort((a, b) => a.t - b.t);
-  for (const { f } of byAge.slice(0, files.length - KEEP_COMPILED)) {
+  const newest = files.map((f) => ({ f, t: fileTime(path.join(dir, f)) })).sort((a, b) => b.t - a.t).map(({ f }) => f);
+  const bases = new Set(newest.slice(0, KEEP_COMPILED).map((f) => firstLine(path.join(dir, f)).split(' ')[1]));
+  for (const f of newest.slice(KEEP_COMPILED)) {
+    if (bases.has(f)) continue;
     rmSync(path.join(dir, f), { force: true });
     rmSync(path.join(dir, f + SECTIONS), { force: true });
   }

@@ -47,6 +47,8 @@ export interface Reuse {
   text: string;
   value: unknown;
   unchanged: Map<string, Stage[]>;
+  /** the stages whose definitions were parsed again (every other one is in `unchanged`) */
+  changed: string[];
 }
 
 export interface LoadResult {
@@ -69,7 +71,7 @@ export function loadPipeline(opts: LoadOptions): LoadResult {
   const display = opts.displayName ?? (path.relative(process.cwd(), opts.file) || opts.file);
   const src = opts.reuse ? sourceWithValue(opts.reuse.text, display, opts.reuse.value) : readYamlSource(opts.file, display);
   const unchanged = opts.reuse?.unchanged ?? new Map<string, Stage[]>();
-  const raw = validateSchema(src, (stage) => !unchanged.has(stage));
+  const raw = validateSchema(src, opts.reuse?.changed);
   const cut = opts.cut && opts.cut.text === src.text ? opts.cut.sections : undefined;
   return new Loader(src, raw, path.dirname(opts.file), opts.sets ?? {}, unchanged, cut).load();
 }

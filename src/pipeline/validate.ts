@@ -9,11 +9,12 @@ import { errorAt, type YamlSource } from './source.js';
 const MAX_REPORTED = 20;
 
 /** `check` picks the stages to check (an incremental compile checked the others before). */
-export function validateSchema(src: YamlSource, check: (stage: string) => boolean = () => true): RawPipeline {
+/** `only`: the stages whose definitions to check (an incremental compile names the changed ones); all when undefined. */
+export function validateSchema(src: YamlSource, only?: readonly string[]): RawPipeline {
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
     throw errorAt(src, [], 'the pipeline file must be a YAML map with `version: 1` and `stages:`');
   }
-  const result = pipelineSchema.safeParse(withStages(src.value as Record<string, unknown>, check), { reportInput: true }); // without it every wrong type reads as missing
+  const result = pipelineSchema.safeParse(withStages(src.value as Record<string, unknown>, only), { reportInput: true }); // without it every wrong type reads as missing
   // the schema only checks (no defaults, no transforms), and zod rebuilds records by assignment, which
   // drops a key named __proto__: the parsed document itself is the checked value
   if (result.success) return src.value as RawPipeline;
@@ -21,13 +22,11 @@ export function validateSchema(src: YamlSource, check: (stage: string) => boolea
   throw errors.length === 1 ? errors[0]! : new PipelineErrors(errors);
 }
 
-function withStages(value: Record<string, unknown>, check: (stage: string) => boolean): unknown {
+function withStages(value: Record<string, unknown>, only: readonly string[] | undefined): unknown {
   const stages = value.stages;
-  if (stages === null || typeof stages !== 'object' || Array.isArray(stages)) return value;
-  const names = Object.keys(stages).filter(check);
-  if (names.length === Object.keys(stages).length) return value;
+  if (!only || stages === null || typeof stages !== 'object' || Array.isArray(stages)) return value;
   const checked: Record<string, unknown> = {};
-  for (const name of names) setOwn(checked, name, (stages as Record<string, unknown>)[name]);
+  for (const name of only) if (Object.hasOwn(stages, name)) setOwn(checked, name, (stages as Record<string, unknown>)[name]);
   return { ...value, stages: checked };
 }
 

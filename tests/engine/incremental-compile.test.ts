@@ -2,7 +2,7 @@
  * Editing a stage of a compiled pipeline recompiles only that stage (src/incremental-compile.ts); what the
  * commands see is exactly what a full compile of the edited file gives.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { compiledSections, reusable } from '../../src/incremental-compile.js';
@@ -120,6 +120,31 @@ describe.concurrent('editing a compiled pipeline', () => {
     expect(JSON.stringify(listed)).toContain('gpu');
   });
 
+  test('an edit is written as a delta over the full entry, which pruning keeps; a delta without it is compiled again', async () => {
+    const p = project(stagesYaml(30));
+    ok(await p.run());
+    const edited = (k: number) => stagesYaml(30, (i) => (i === k ? `echo e${k} > out/${i}.txt` : `echo ${i} > out/${i}.txt`));
+    for (let k = 1; k <= 12; k++) {
+      p.pipeline(edited(k));
+      ok(await p.pipe(['list']));
+    }
+    const dir = p.path('.pipe/compiled');
+    const entries = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const heads = new Map(entries.map((f) => [f, readFileSync(path.join(dir, f), 'utf8').split('\n')[0]!.split(' ')[1]]));
+    const bases = new Set([...heads.values()].filter((b) => b !== undefined));
+    expect(bases.size).toBe(1);
+    const base = [...bases][0]!;
+    expect(entries).toContain(base); // the oldest entry, kept past the 8 newest because they are deltas over it
+    expect(entries.length).toBe(9);
+    const sizes = entries.map((f) => readFileSync(path.join(dir, f)).length);
+    expect(Math.max(...entries.filter((f) => f !== base).map((f) => readFileSync(path.join(dir, f)).length))).toBeLessThan(Math.min(...sizes.filter((_, i) => entries[i] === base)) / 2);
+    // the base gone: the newest delta cannot be read, and the run compiles the file again
+    rmSync(path.join(dir, base));
+    expect(statuses(ok(await p.run()))).toMatchObject({ s12: 'ran', s11: 'skipped', s3: 'skipped' });
+    expect(p.read('out/12.txt')).toBe('e12\n');
+    expect(p.read('out/11.txt')).toBe('11\n');
+  });
+
   test('the compiled entry an edit starts from is checked like any other (a tampered one is not lent)', async () => {
     const p = project(stagesYaml(5));
     ok(await p.run());
@@ -131,5 +156,59 @@ describe.concurrent('editing a compiled pipeline', () => {
     ok(await p.run('--force'));
     expect(p.read('out/3.txt')).toBe('3\n');
     expect(p.read('out/0.txt')).toBe('zero\n');
+  });
+});
+
+/**
+ * A pipeline with something of every kind an edit touches: needs, a pool, a foreach over a list, params and
+ * env, so that what is lent, what is compiled again and what a delta entry moves can each go wrong.
+ */
+function mixedYaml(edit: (i: number) => string = () => ''): string {
+  const stages = Array.from({ length: 40 }, (_, i) => {
+    const extra = edit(i);
+    const needs = i % 7 === 3 ? `    needs: [s${i - 1}]\n` : '';
+    const pool = i % 9 === 4 ? '    pool: gpu\n' : '';
+    return `  s${i}:\n    cmd: echo ${i} \${greeting} > out/${i}.txt\n    outs: [out/${i}.txt]\n${needs}${pool}${extra}`;
+  });
+  const fanout = '  per_lang:\n    foreach: langs\n    cmd: echo ${item} > out/lang-${item}.txt\n    outs: ["out/lang-${item}.txt"]\n    params: [greeting]\n';
+  return `version: 1\nvars:\n  greeting: hello\n  langs: [fr, de, hi]\npools:\n  gpu: 1\nenv:\n  TOKENIZERS_PARALLELISM: "false"\nstages:\n${stages.slice(0, 20).join('')}${fanout}${stages.slice(20).join('')}`;
+}
+
+describe('an incremental compile and the delta entry it writes give what a full compile gives', () => {
+  const farApart = (i: number) => (i === 1 ? '    desc: one\n' : i === 35 ? '    desc: |\n      a\n      b\n      c\n' : '');
+  const env11 = (i: number) => (i === 11 ? '    env: {X: "1"}\n' : '');
+  const edits: [string, (i: number) => string][] = [
+    ['one command edited', env11],
+    // s11 stays as edited: the stage an earlier delta replaced is still not the base's
+    ['a stage made longer: every stage below moves down', (i) => env11(i) + (i === 2 ? '    desc: |\n      two\n      lines\n' : '')],
+    ['two stages far apart edited, one longer', (i) => env11(i) + farApart(i)],
+    // s11 back as in the base: what the earlier deltas lent of it must not stand for it
+    ['the first edit undone, the others kept', farApart],
+    ['needs added', (i) => (i === 30 ? '    needs: [s29]\n' : '')],
+    ['a pool given to a stage', (i) => (i === 16 ? '    pool: gpu\n' : '')],
+    ['back to the first text', () => ''],
+  ];
+
+  test('after each edit of a sequence, in memory and read back from .pipe/compiled', async () => {
+    const { openProject } = await import('../../src/project.js');
+    const p = project(mixedYaml());
+    const file = p.path('pipeline.yaml');
+    await openProject(file, {});
+    for (const [what, edit] of edits) {
+      p.pipeline(mixedYaml(edit));
+      const full = await openProject(file, {}, { useCompiled: false });
+      const compiled = await openProject(file, {});
+      const readBack = await openProject(file, {});
+      expect(compiled.pipeline, what).toEqual(full.pipeline);
+      expect(compiled.graph, what).toEqual(full.graph);
+      expect(readBack.pipeline, what).toEqual(full.pipeline);
+      expect(readBack.graph, what).toEqual(full.graph);
+    }
+    // the edits that kept the graph were written as deltas over the first entry, which is still there
+    const dir = p.path('.pipe/compiled');
+    const heads = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => readFileSync(path.join(dir, f), 'utf8').split('\n')[0]!.split(' '));
+    const bases = new Set(heads.filter((h) => h.length === 2).map((h) => h[1]));
+    expect(bases.size).toBe(1);
+    expect(readdirSync(dir)).toContain([...bases][0]);
   });
 });
