@@ -26,16 +26,18 @@ import { isAlive } from '../util/alive.js';
 import { readLogTail, killGroup, signalNameOf, type ProcessResult, type ProcessSpec } from './process.js';
 
 /**
- * The worker catches the signals a stage may send its group (\`kill 0\`, and its own SIGTERM to leftovers) so
- * that they end the stage, not the worker; a caught signal is reset to its default in every subshell. Its
- * own stderr goes nowhere: dash says "Terminated" there for a foreground stage that a signal ended, and the
- * stage's own output has its log.
+ * The worker is a shell reading its commands from its stdin (\`sh -s\`), one job line at a time: it reads
+ * them in blocks, where the \`read\` builtin (\`while read -r line; do eval "$line"; done\`) reads one byte per
+ * system call, so as not to read past the line: 400 reads a stage, 2 million at 5,000 stages, most of the
+ * system time of a run. Nothing else reads that stdin: every stage's is /dev/null. First the worker catches
+ * the signals a stage may send its group (\`kill 0\`, and its own SIGTERM to leftovers) so that they end the
+ * stage, not the worker; a caught signal is reset to its default in every subshell. Its own stderr goes
+ * nowhere: dash says "Terminated" there for a foreground stage that a signal ended, and the stage's own
+ * output has its log.
  */
-const WORKER_SCRIPT = `
-nl='
+const WORKER_SETUP = `nl='
 '
 trap : HUP INT QUIT TERM USR1 USR2 ALRM
-while IFS= read -r line; do eval "$line"; done
 `;
 
 export interface WorkerRegistry {
@@ -70,7 +72,8 @@ class ShellWorker {
   constructor(cwd: string, env: NodeJS.ProcessEnv, scratchDir: string, private readonly registry?: WorkerRegistry) {
     this.baseEnv = withoutWorkerVariables(env);
     this.scratchLog = path.join(scratchDir, `.worker-${process.pid}-${++workerCount}.log`);
-    this.child = spawn('/bin/sh', ['-c', WORKER_SCRIPT], { cwd, env: this.baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    this.child = spawn('/bin/sh', ['-s'], { cwd, env: this.baseEnv, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    this.child.stdin!.write(WORKER_SETUP);
     if (this.child.pid) registry?.add(this.child.pid);
     this.child.on('exit', (_code, signal) => this.onExit(signal));
     this.child.on('error', () => this.onExit(null));
@@ -142,35 +145,40 @@ export function jobLine(id: number, spec: ProcessSpec, baseEnv: NodeJS.ProcessEn
   return `${run} </dev/null >${quoteWord(output)} 2>&1; c=$?; kill -TERM 0 2>/dev/null; echo "d ${id} $c"`;
 }
 
-/** argv, or a command under unshare or with a shell of its own: prefix assignments, then exec'd by the forked worker. */
+/**
+ * argv, or a command under unshare or with a shell of its own: exec'd in a subshell with the stage's variables.
+ * Always exec'd, so a program named like a shell builtin is the program (as a spawn runs it), and \`[cd, /]\` or
+ * \`[export, X=1]\` cannot change the worker's folder or variables for the stages after it (it is not found).
+ */
 function execLine(spec: ProcessSpec, env: EnvChanges): string {
   const command = typeof spec.cmd === 'string' ? ['/bin/sh', '-c', spec.cmd] : spec.cmd;
-  const words = [
-    ...(env.unset.length ? ['env', ...env.unset.flatMap((k) => ['-u', k]), '--'] : []),
-    ...(spec.noNetwork ? ['unshare', '--net', '--'] : []),
-    ...command,
-  ];
-  return [...env.set.map(([k, v]) => `${k}=${quoteWord(v)}`), ...words.map(quoteWord)].join(' ');
+  const words = [...(spec.noNetwork ? ['unshare', '--net', '--'] : []), ...command];
+  return subshell(env, `exec ${words.map(quoteWord).join(' ')}`);
 }
 
-/** A subshell's `$$` and `$PPID` are the worker's: a command that uses them gets a /bin/sh of its own. */
+/** A subshell's \`$$\` and \`$PPID\` are the worker's: a command that uses them gets a /bin/sh of its own. */
 const OWN_SHELL = /\$\$|\$\{\$\}|PPID/;
 
 /**
- * A shell command runs in a subshell of the worker (a fork of a small shell, as `sh -c` would be, minus the
- * exec of /bin/sh): the stage's variables are exported, the worker's own that the stage does not also have
- * are dropped (inside the eval: the quoted command needs `nl` until then), and the command evaluated; its
- * last command is exec'd by the shell as usual.
+ * A shell command runs in a subshell of the worker (a fork of a small shell, as \`sh -c\` would be, minus the
+ * exec of /bin/sh): the worker's own variables that the stage does not also have are dropped (inside the
+ * eval: the quoted command needs \`nl\` until then), and the command evaluated; its last command is exec'd by
+ * the shell as usual.
  */
 function inSubshell(cmd: string, env: EnvChanges, stageEnv: NodeJS.ProcessEnv): string {
-  const setup = [...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
   const workers = WORKER_VARIABLES.filter((k) => stageEnv[k] === undefined);
   const prelude = workers.length ? `unset ${workers.join(' ')}\n` : '';
-  return `( ${[...setup, `eval ${quoteWord(prelude + cmd)}`].join('; ')} )`;
+  return subshell(env, `eval ${quoteWord(prelude + cmd)}`);
+}
+
+/** \`( the stage's variables exported, the others unset; body )\`: nothing of it outlives the stage. */
+function subshell(env: EnvChanges, body: string): string {
+  const setup = [...env.unset.map((k) => `unset ${k}`), ...env.set.map(([k, v]) => `export ${k}=${quoteWord(v)}`)];
+  return `( ${[...setup, body].join('; ')} )`;
 }
 
 /**
- * The worker's own shell variables (its script and job lines set them). They are kept out of its environment:
+ * The worker's own shell variables (its setup and job lines set them; \`line\` was its loop's). They are kept out of its environment:
  * a variable of that name inherited from it would stay exported, with the job line as its value, in every
  * stage; a stage that has one gets it as any other of its variables.
  */

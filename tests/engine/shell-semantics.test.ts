@@ -1,4 +1,5 @@
 /** A string command behaves as under `sh -c`, whichever way pipe starts it: `$$` is the command's own shell. */
+import { realpathSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { expectExit, projectsRemovedAfterAll, stageEvents } from '../helpers/pipe-project.js';
 
@@ -18,4 +19,27 @@ stages:
   expect(stageEvents(r).suicide?.reason).toMatch(/killed by SIGTERM/);
   expect(stageEvents(r).after?.status).toBe('ran');
   expect(p.read('fine.txt')).toBe('fine\n');
+});
+
+test.each(['shell workers', 'spawn'])('an argv command is a program, never a builtin of the shell that starts it (%s)', async (strategy) => {
+  // `[cd, /]` run by a worker's own shell moved the worker, and the next stage wrote /where.txt
+  const p = project(`version: 1
+stages:
+  moves:
+    cmd: [cd, /]
+  exports:
+    cmd: [export, SNEAKY=1]
+  after:
+    cmd: pwd > where.txt; echo "sneaky=$SNEAKY" >> where.txt
+    outs: [where.txt]
+  external:
+    cmd: [echo, -n, x]
+`);
+  const env = strategy === 'spawn' ? { PIPE_LOCAL_STRATEGY: 'spawn' } : {};
+  const r = expectExit(await p.pipe(['run', '-k', '-j', '1'], { env }), 1);
+  expect(stageEvents(r).moves?.reason).toMatch(/'cd' was not found/);
+  expect(stageEvents(r).exports?.reason).toMatch(/'export' was not found/);
+  expect(p.read('where.txt')).toBe(`${realpathSync(p.path('.'))}\nsneaky=\n`);
+  expect(stageEvents(r).external?.status).toBe('ran');
+  expect(p.read('.pipe/logs/external.log')).toBe('x'); // /bin/echo, which knows -n, as a spawn runs it
 });
