@@ -35,7 +35,7 @@ stages:
   external:
     cmd: [echo, -n, x]
 `);
-  const env = strategy === 'spawn' ? { PIPE_LOCAL_STRATEGY: 'spawn' } : {};
+  const env: Record<string, string> = strategy === 'spawn' ? { PIPE_LOCAL_STRATEGY: 'spawn' } : {};
   const r = expectExit(await p.pipe(['run', '-k', '-j', '1'], { env }), 1);
   expect(stageEvents(r).moves?.reason).toMatch(/'cd' was not found/);
   expect(stageEvents(r).exports?.reason).toMatch(/'export' was not found/);

@@ -72,4 +72,22 @@ describe('the job script, run by /bin/sh', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('an argv command is a program, never a builtin of the script\'s shell: [exit, 0] does not skip the status', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipe-job-script-'));
+    try {
+      const job = { stage: stage(), key: 'k', cmd: ['exit', '0'], cwd: dir, env: { PATH: '/usr/bin:/bin' }, logFile: path.join(dir, 'log'), signal: new AbortController().signal } as StageJob;
+      writeFileSync(path.join(dir, 'job.sh'), jobScript(job, splitEnvironment(job.env), dir));
+      let code = 0;
+      try {
+        execFileSync('/bin/sh', [path.join(dir, 'job.sh')], { env: { PATH: '/usr/bin:/bin', SLURM_JOB_ID: '78' }, stdio: 'ignore' });
+      } catch (err) {
+        code = (err as { status: number }).status;
+      }
+      expect(code).toBe(127); // not found, as a local run reports it
+      expect(readFileSync(path.join(dir, '78'), 'utf8')).toBe('127\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -43,7 +43,8 @@ export function jobScript(job: StageJob, parts: ScriptParts, statusDir: string):
     `cd ${quote(job.cwd)} || exit 1`,
     'unset OLDPWD', // set by the cd; the stage's own (if any) is among the variables below
     ...parts.written.map(([k, v]) => `${k}=${quote(v)}; export ${k}`),
-    words.join(' ') + ' </dev/null',
+    // exec'd in a subshell: a program named like a builtin ([cd, /], [exit, 0]) is the program, as a local run starts it
+    `( exec ${words.join(' ')} ) </dev/null`,
     'c=$?',
     `printf '%s\\n' "$c" > ${status}.tmp && mv -f ${status}.tmp ${status}`,
     'exit "$c"',
