@@ -28,7 +28,7 @@ export function cacheVariables(pipeline: Pipeline): Record<string, string> {
  * not what the scheduler clamps it to under a small -j, so the environment (and the key) does not depend on -j.
  * pipe counts GPUs but does not assign them, so CUDA_VISIBLE_DEVICES is left alone.
  */
-export function resourceVariables(stage: Stage, env: Readonly<Record<string, string>>, into: Record<string, string> = {}): Record<string, string> {
+export function resourceVariables(stage: Pick<Stage, 'resources'>, env: Readonly<Record<string, string>>, into: Record<string, string> = {}): Record<string, string> {
   const cpus = String(stage.resources.cpu);
   for (const name of THREAD_VARIABLES) if (!(name in env)) into[name] = cpus;
   into.PIPE_CPUS = cpus;
@@ -58,9 +58,13 @@ export function stageEnvironment(pipeline: Pipeline, stage: Stage, fetchStages: 
   return Object.assign(env, stageVariables(pipeline, stage, fetchStages));
 }
 
-/** What every stage of the pipeline shares: the inherited environment plus the pipeline-wide variables. */
+/**
+ * What most stages of the pipeline share: the inherited environment, the pipeline-wide variables, and those
+ * of a stage that declares no resources (one cpu). A worker started with it has a stage pass only what differs.
+ */
 export function baseEnvironment(pipeline: Pipeline): NodeJS.ProcessEnv {
-  return { ...inherited(), ...pipeline.env, ...cacheVariables(pipeline), PIPE_ROOT: pipeline.root };
+  const oneCpu = resourceVariables({ resources: { cpu: 1, gpu: 0, mem: 0 } }, pipeline.env);
+  return { ...inherited(), ...oneCpu, ...pipeline.env, ...cacheVariables(pipeline), PIPE_ROOT: pipeline.root };
 }
 
 let inheritedEnv: NodeJS.ProcessEnv | undefined;
