@@ -58,3 +58,21 @@ describe.concurrent('.pipe/compiled', () => {
     expect(p.read('a.txt')).toBe('real\n');
   });
 });
+
+test('a delta entry is made whole only from an entry of .pipe/compiled whose digest it names', async () => {
+  const p = project(PIPELINE);
+  ok(await p.run());
+  const [file] = compiledFiles(p);
+  const text = readFileSync(file!, 'utf8');
+  const full = JSON.parse(text.slice(text.indexOf('\n') + 1)) as { pipeline: Record<string, unknown> };
+  // a base outside the folder, holding a fake command under a matching digest of its own
+  const fake = withDigest(JSON.stringify(full).replace('echo real', 'echo fake'));
+  p.write('fake.json', fake);
+  const digest = fake.slice(0, fake.indexOf('\n'));
+  for (const base of ['../../fake.json', '/' + p.path('fake.json').replace(/^\//, ''), 'missing.json']) {
+    const delta = { ...full, graph: undefined, pipeline: { ...full.pipeline, stages: undefined }, delta: { base, digest, stages: [], moved: [] } };
+    writeFileSync(file!, withDigest(JSON.stringify(delta)).replace('\n', ` ${base}\n`));
+    expect(statuses(ok(await p.run('--force')))).toEqual({ a: 'ran' });
+    expect(p.read('a.txt')).toBe('real\n');
+  }
+});
