@@ -687,8 +687,11 @@ async function digestOf(file: string, size: number): Promise<string> {
   return size <= SMALL_BLOB_BYTES ? digestBytes(readFileSync(file)) : (await digestFile(file)).hash;
 }
 
-/** Random once per process, then counted: a random draw per name was a sync crypto call per stored output. */
-const TEMP_PREFIX = `${process.pid}-${randomBytes(4).toString('hex')}-`;
+/**
+ * Random once per process, then counted: a random draw per name was a sync crypto call per stored output.
+ * Still `<pid>-<letters and digits>` after the mark, the form recovery (src/state/recover.ts) removes once the pid is dead.
+ */
+const TEMP_PREFIX = `${process.pid}-${randomBytes(4).toString('hex')}`;
 let tempCount = 0;
 
 function tempName(dest: string): string {
