@@ -106,8 +106,11 @@ export function corruptRecordLines(projectDir: string): string[] {
   });
 }
 
-/** Names pipe gives its temporary files: `X.tmp-PID-hex`, `.X.tmp-PID-hex`, `lock.PID.rand`, `lock.stale.PID.rand`. */
-export const TEMP_NAME = /\.tmp-\d+-[0-9a-z]+$|^lock\.(stale\.)?\d+\.[0-9a-z]+$/;
+/**
+ * Names pipe gives its temporary files: `X.tmp-PID-hex`, `.X.tmp-PID-hex`, `lock.PID.rand`, `lock.stale.PID.rand`; and any
+ * other `.tmp-PID...` name, which recovery would not sweep (a writer that strays from the form is a leftover found here).
+ */
+export const TEMP_NAME = /\.tmp-\d+|^lock\.(stale\.)?\d+\.[0-9a-z]+$/;
 
 export function tempFilesUnder(dir: string): string[] {
   return listFiles(dir).concat(listDirs(dir)).filter((rel) => TEMP_NAME.test(path.posix.basename(rel)));

@@ -4,9 +4,10 @@
  * ended since) and waits for them or cancels them, so a stage never has two jobs at once, and a job that
  * finished the very work asked for is recorded instead of run again.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../../util/atomic.js';
 
 export interface JournalEntry {
   job: string;
@@ -30,8 +31,7 @@ export class JobJournal {
     mkdirSync(this.dir, { recursive: true });
     const full: JournalEntry = { ...entry, owner: process.pid, host: hostname(), submitted: new Date().toISOString() };
     const file = path.join(this.dir, `${entry.job}.json`);
-    writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(full));
-    renameSync(`${file}.tmp-${process.pid}`, file);
+    writeFileAtomic(file, JSON.stringify(full));
   }
 
   remove(job: string): void {
