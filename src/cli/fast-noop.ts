@@ -222,7 +222,7 @@ export function writeSnapshot(source: SnapshotSource): boolean {
   const dir = path.join(source.root, SNAPSHOT_DIR);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${snapshotKey(source.pipelineText, source.targets)}.json`);
-  const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`; // the form recovery sweeps (src/state/recover.ts)
+  const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`; // tempPathOf (util/atomic.ts) inlined: this module imports only built-ins
   writeFileSync(temp, JSON.stringify(snapshot));
   renameSync(temp, file);
   return true;

@@ -8,7 +8,6 @@ import { errorAt, type YamlSource } from './source.js';
 
 const MAX_REPORTED = 20;
 
-/** `check` picks the stages to check (an incremental compile checked the others before). */
 /** `only`: the stages whose definitions to check (an incremental compile names the changed ones); all when undefined. */
 export function validateSchema(src: YamlSource, only?: readonly string[]): RawPipeline {
   if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {

@@ -5,7 +5,7 @@
  * A stage can read them from its environment and print them; what pipe keeps of that output never has them.
  */
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
-import { writeAll } from '../util/atomic.js';
+import { tempPathOf, writeAll } from '../util/atomic.js';
 import path from 'node:path';
 import type { JobEvent, ProgressEvent, Reason, Reporter, StageEvent, SummaryEvent } from './events.js';
 import { urlCredentials } from '../remote/endpoint.js';
@@ -49,7 +49,7 @@ export class Redactor {
   /** Rewrites a file (a stage log) with its secrets masked; reads it in chunks, rewrites only when needed. */
   file(file: string): void {
     if (this.empty || !this.fileHasSecret(file)) return;
-    const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const temp = tempPathOf(file);
     const input = openSync(file, 'r');
     const output = openSync(temp, 'w');
     try {

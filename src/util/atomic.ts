@@ -8,7 +8,7 @@ import path from 'node:path';
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[], opts: { durable?: boolean } = {}): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const temp = tempPathOf(file);
   try {
     const fd = openSync(temp, 'w');
     try {
@@ -22,6 +22,14 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
     rmSync(temp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A temp name beside `file` in the form recovery removes once its pid is dead (`.tmp-<pid>-<letters and digits>`,
+ * src/state/recover.ts); a name of another form is left behind for good by a kill.
+ */
+export function tempPathOf(file: string): string {
+  return `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /**
