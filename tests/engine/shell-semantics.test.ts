@@ -29,9 +29,13 @@ stages:
     cmd: [cd, /]
   exports:
     cmd: [export, SNEAKY=1]
+  masks:
+    cmd: [umask, "077"]
+  traps:
+    cmd: [trap, "", TERM]
   after:
-    cmd: pwd > where.txt; echo "sneaky=$SNEAKY" >> where.txt
-    outs: [where.txt]
+    cmd: pwd > where.txt; echo "sneaky=$SNEAKY" >> where.txt; touch made.txt; stat -c %a made.txt > mode.txt; trap > traps.txt
+    outs: [where.txt, made.txt, mode.txt, traps.txt]
   external:
     cmd: [echo, -n, x]
 `);
@@ -40,6 +44,9 @@ stages:
   expect(stageEvents(r).moves?.reason).toMatch(/'cd' was not found/);
   expect(stageEvents(r).exports?.reason).toMatch(/'export' was not found/);
   expect(p.read('where.txt')).toBe(`${realpathSync(p.path('.'))}\nsneaky=\n`);
+  // nor the mode of what later stages create, nor the signals they ignore (a stage ignoring TERM outlives its stop)
+  expect(p.read('mode.txt')).toBe(`${(0o666 & ~process.umask()).toString(8)}\n`);
+  expect(p.read('traps.txt')).toBe('');
   expect(stageEvents(r).external?.status).toBe('ran');
   expect(p.read('.pipe/logs/external.log')).toBe('x'); // /bin/echo, which knows -n, as a spawn runs it
 });
